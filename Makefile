@@ -1,0 +1,84 @@
+# rapport: `make` builds build/rapport; `make run` and `make test` are the two
+# commands a newcomer needs (both install what is missing through `make deps`).
+
+BUILD   ?= build
+SAN     ?=
+PKGS    := libmicrohttpd jansson sqlite3 libsodium libpq
+CC      ?= cc
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wwrite-strings -Wimplicit-fallthrough \
+           -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+ifeq ($(SAN),1)
+CFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDSAN   := -fsanitize=address,undefined
+endif
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc -I$(BUILD)/gen \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+LIB_SRC := $(sort $(wildcard src/lib/*.c src/store/*.c src/domain/*.c src/http/*.c \
+                               src/api/*.c src/cli/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/migrations.o
+MIGRATIONS := $(sort $(wildcard src/store/migrations/*/*.sql))
+UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run test test-unit test-api bench clean format asan
+all: $(BUILD)/rapport
+
+$(BUILD)/rapport: $(BUILD)/src/main.o $(LIB_OBJ)
+	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(LDSAN) -o $@ $^ \
+		$(shell pkg-config --libs cmocka) $(LDLIBS)
+
+unit-bins: $(UNIT_BIN)
+
+deps:
+	sh scripts/deps.sh
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 all unit-bins
+
+run: deps
+	$(MAKE) all
+	test -f rapport.db || ./build/rapport init --db rapport.db --demo
+	./build/rapport serve --db rapport.db --listen 127.0.0.1:8080
+
+test: deps
+	$(MAKE) all unit-bins
+	$(MAKE) asan
+	sh scripts/test.sh
+
+bench: deps
+	$(MAKE) all bench-bins
+	sh bench/run.sh
+
+bench-bins: $(BUILD)/bench-gen
+
+$(BUILD)/bench-gen: bench/gen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(shell pkg-config --libs sqlite3)
+
+format:
+	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

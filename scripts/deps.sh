@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian packages that building, testing and benchmarking rapport
+# need, and only those that are missing. Safe to run again.
+set -eu
+pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
+libsodium-dev libpq-dev libcmocka-dev wrk"
+command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "make deps: installing$missing"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,394 @@
+/*
+ * The five verbs of every entity, and an organization's timeline. Reads run
+ * on the calling thread with a read connection; writes become jobs for the
+ * store writer, and their answer (including an Idempotency-Key's stored
+ * answer) is built inside the job so that it commits with the change.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "../http/request.h"
+#include "../store/store.h"
+#include "api.h"
+
+static void set_etag(struct request *r, json_t *rec)
+{
+	char etag[32];
+
+	snprintf(etag, sizeof etag, "\"%lld\"",
+		 (long long)json_integer_value(json_object_get(rec, "version")));
+	resp_header(r, "ETag", etag);
+}
+
+/* Reads If-Match: the version it names, -1 for "*"; 0 if absent, -2 if bad. */
+static int64_t if_match(struct request *r)
+{
+	const char *h = request_header(r, "If-Match");
+	int64_t v;
+	size_t n;
+
+	if (!h)
+		return 0;
+	while (*h == ' ')
+		h++;
+	if (strcmp(h, "*") == 0)
+		return -1;
+	if (strncmp(h, "W/", 2) == 0)
+		h += 2;
+	n = strlen(h);
+	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
+		h++;
+		n -= 2;
+	}
+	if (parse_i64(h, n, 1, INT64_MAX, &v))
+		return -2;
+	return v;
+}
+
+static int can_write(struct request *r)
+{
+	if (r->entity->admin_write && strcmp(r->who.role, "admin") != 0) {
+		resp_errorf(r, E_FORBIDDEN, "only admins may change %s", r->entity->collection);
+		return 0;
+	}
+	if (strcmp(r->who.role, "viewer") == 0) {
+		resp_errorf(r, E_FORBIDDEN, "viewers may not change records");
+		return 0;
+	}
+	return 1;
+}
+
+void api_get(struct request *r)
+{
+	struct store_conn *c = store_acquire(r->store);
+	struct err e = { 0 };
+	json_t *rec;
+
+	if (!c) {
+		resp_errorf(r, E_UNAVAILABLE, NULL);
+		return;
+	}
+	rec = record_get(c, r->entity, r->id, &e);
+	store_release(c);
+	if (!rec) {
+		resp_error(r, &e);
+		err_clear(&e);
+		return;
+	}
+	set_etag(r, rec);
+	resp_json(r, 200, rec);
+}
+
+static void list(struct request *r, const struct list_param *forced, const char *sort)
+{
+	struct store_conn *c = store_acquire(r->store);
+	struct err e = { 0 };
+	json_t *page;
+
+	if (!c) {
+		resp_errorf(r, E_UNAVAILABLE, NULL);
+		return;
+	}
+	page = record_list(r->store, c, r->entity, r->params, r->nparams, forced, sort, &e);
+	store_release(c);
+	if (!page) {
+		resp_error(r, &e);
+		err_clear(&e);
+		return;
+	}
+	resp_json(r, 200, page);
+}
+
+void api_list(struct request *r)
+{
+	list(r, NULL, NULL);
+}
+
+void api_timeline(struct request *r)
+{
+	struct store_conn *c = store_acquire(r->store);
+	struct list_param forced = { "organization_id", NULL };
+	char id[24];
+	int rc;
+
+	if (!c) {
+		resp_errorf(r, E_UNAVAILABLE, NULL);
+		return;
+	}
+	rc = record_exists(c, &organization_entity, r->id);
+	store_release(c);
+	if (rc != 1) {
+		resp_errorf(r, rc < 0 ? E_UNAVAILABLE : E_NOT_FOUND,
+			    rc < 0 ? NULL : "no organization with id %lld", (long long)r->id);
+		return;
+	}
+	snprintf(id, sizeof id, "%lld", (long long)r->id);
+	forced.value = id;
+	r->entity = &interaction_entity;
+	list(r, &forced, "-occurred_at");
+}
+
+/* ---- writes ---- */
+
+struct write_job {
+	const struct entity *ent;
+	json_t *input;
+	int64_t id, version, user_id;
+	const char *collection;
+	char key[LIMIT_IDEMPOTENCY_KEY + 1];	/* Idempotency-Key or "" */
+	char hash[65];				/* of method, path and body */
+	/* the answer */
+	struct err e;
+	int status;
+	char *body;
+	char location[96];
+	char etag[32];
+};
+
+static void job_free(void *p)
+{
+	struct write_job *j = p;
+
+	json_decref(j->input);
+	err_clear(&j->e);
+	free(j->body);
+	free(j);
+}
+
+static struct write_job *job_new(struct request *r, json_t *input)
+{
+	struct write_job *j = xcalloc(1, sizeof *j);
+
+	j->ent = r->entity;
+	j->input = input;
+	j->id = r->id;
+	j->user_id = r->who.user_id;
+	return j;
+}
+
+/* The stored answer to an earlier POST with this key: 1 found (j filled), 0, -1. */
+static int idempotent_replay(struct store_conn *c, struct write_job *j)
+{
+	struct store_stmt *st = store_prepare(c,
+		"SELECT request_hash, status, location, body FROM idempotency "
+		"WHERE user_id = ? AND key = ?");
+	int rc;
+
+	if (!st)
+		return -1;
+	store_bind_int(st, 1, j->user_id);
+	store_bind_text(st, 2, j->key, strlen(j->key));
+	rc = store_step(st);
+	if (rc == STORE_ROW) {
+		size_t len;
+		const char *h = store_col_text(st, 0, &len);
+
+		if (len != 64 || memcmp(h, j->hash, 64) != 0) {
+			err_set(&j->e, E_IDEMPOTENCY, "Idempotency-Key %s was used with another request",
+				j->key);
+		} else {
+			const char *loc = store_col_text(st, 2, &len);
+			const char *body;
+
+			j->status = (int)store_col_int(st, 1);
+			snprintf(j->location, sizeof j->location, "%.*s", (int)len, loc ? loc : "");
+			body = store_col_text(st, 3, &len);
+			j->body = xstrndup(body, len);
+		}
+	}
+	store_done(st);
+	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+static int idempotent_save(struct store_conn *c, struct write_job *j)
+{
+	struct store_stmt *st = store_prepare(c,
+		"INSERT INTO idempotency (user_id, key, request_hash, status, location, body, "
+		"created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+	char now[TIME_BUF];
+	int rc;
+
+	if (!st)
+		return STORE_ERROR;
+	time_now_rfc3339(now);
+	store_bind_int(st, 1, j->user_id);
+	store_bind_text(st, 2, j->key, strlen(j->key));
+	store_bind_text(st, 3, j->hash, 64);
+	store_bind_int(st, 4, j->status);
+	store_bind_text(st, 5, j->location, strlen(j->location));
+	store_bind_text(st, 6, j->body, strlen(j->body));
+	store_bind_text(st, 7, now, strlen(now));
+	rc = store_step(st);
+	store_done(st);
+	return rc == STORE_DONE ? STORE_OK : rc;
+}
+
+/* Turns the stored record into the job's answer. */
+static void job_answer(struct write_job *j, int status, json_t *rec)
+{
+	j->status = status;
+	j->body = json_dumps(rec, JSON_COMPACT);
+	snprintf(j->etag, sizeof j->etag, "\"%lld\"",
+		 (long long)json_integer_value(json_object_get(rec, "version")));
+	if (status == 201)
+		snprintf(j->location, sizeof j->location, "/api/v1/%s/%lld", j->ent->collection,
+			 (long long)json_integer_value(json_object_get(rec, "id")));
+	json_decref(rec);
+}
+
+static int create_job(struct store_conn *c, void *p)
+{
+	struct write_job *j = p;
+	json_t *rec;
+	int rc;
+
+	if (j->key[0]) {
+		rc = idempotent_replay(c, j);
+		if (rc != 0)
+			return rc < 0 ? STORE_ERROR : STORE_ABORT;
+	}
+	rc = record_insert(c, j->ent, j->input, j->user_id, &rec, &j->e);
+	if (rc != STORE_OK)
+		return rc;
+	job_answer(j, 201, rec);
+	if (j->key[0])
+		return idempotent_save(c, j);
+	return STORE_OK;
+}
+
+static int update_job(struct store_conn *c, void *p)
+{
+	struct write_job *j = p;
+	json_t *rec;
+	int rc = record_update(c, j->ent, j->id, j->version, j->input, &rec, &j->e);
+
+	if (rc == STORE_OK)
+		job_answer(j, 200, rec);
+	return rc;
+}
+
+static int delete_job(struct store_conn *c, void *p)
+{
+	struct write_job *j = p;
+	int rc = record_delete(c, j->ent, j->id, j->version, &j->e);
+
+	if (rc == STORE_OK)
+		j->status = 204;
+	return rc;
+}
+
+/*
+ * Runs on the writer thread once the batch is durable (or failed). A job
+ * that answers without changing anything (an idempotent replay) returns
+ * STORE_ABORT with its answer set and no error.
+ */
+static void finish(struct request *r, int rc)
+{
+	struct write_job *j = r->job;
+
+	if ((rc == STORE_OK || rc == STORE_ABORT) && j->e.code == E_OK &&
+	    (j->body || j->status == 204)) {
+		resp_text(r, j->status, "application/json", j->body, j->body ? strlen(j->body) : 0);
+		j->body = NULL;
+		if (j->location[0])
+			resp_header(r, "Location", j->location);
+		if (j->etag[0])
+			resp_header(r, "ETag", j->etag);
+		return;
+	}
+	if (j->e.code == E_OK)
+		err_set(&j->e, rc == STORE_UNAVAILABLE || rc == STORE_BUSY ? E_UNAVAILABLE :
+			E_INTERNAL, NULL);
+	resp_error(r, &j->e);
+}
+
+static void request_hash(struct request *r, char out[65])
+{
+	crypto_generichash_state s;
+	unsigned char h[32];
+
+	crypto_generichash_init(&s, NULL, 0, sizeof h);
+	crypto_generichash_update(&s, (const unsigned char *)r->method, strlen(r->method) + 1);
+	crypto_generichash_update(&s, (const unsigned char *)r->path, strlen(r->path) + 1);
+	crypto_generichash_update(&s, (const unsigned char *)(r->body.data ? r->body.data : ""),
+				  r->body.len);
+	crypto_generichash_final(&s, h, sizeof h);
+	hex_encode(h, sizeof h, out);
+}
+
+static json_t *decode(struct request *r, int patch)
+{
+	struct err e = { 0 };
+	json_t *input = record_decode(r->entity, r->json, patch, &e);
+
+	if (!input) {
+		resp_error(r, &e);
+		err_clear(&e);
+	}
+	return input;
+}
+
+void api_create(struct request *r)
+{
+	const char *key = request_header(r, "Idempotency-Key");
+	struct write_job *j;
+	json_t *input;
+
+	if (!can_write(r) || !(input = decode(r, 0)))
+		return;
+	j = job_new(r, input);
+	if (key) {
+		if (!*key || strlen(key) > LIMIT_IDEMPOTENCY_KEY) {
+			resp_errorf(r, E_BAD_REQUEST, "Idempotency-Key must be 1 to %d bytes",
+				    LIMIT_IDEMPOTENCY_KEY);
+			job_free(j);
+			return;
+		}
+		snprintf(j->key, sizeof j->key, "%s", key);
+		request_hash(r, j->hash);
+	}
+	request_write(r, create_job, j, job_free, finish);
+}
+
+/* If-Match is required for changes; returns 0 and sets the answer if not usable. */
+static int need_version(struct request *r, int64_t *version)
+{
+	*version = if_match(r);
+	if (*version == 0) {
+		resp_errorf(r, E_PRECONDITION_REQUIRED, "send If-Match with the ETag you read");
+		return 0;
+	}
+	if (*version == -2) {
+		resp_errorf(r, E_BAD_REQUEST, "If-Match must be an ETag such as \"3\"");
+		return 0;
+	}
+	return 1;
+}
+
+void api_update(struct request *r)
+{
+	struct write_job *j;
+	int64_t version;
+	json_t *input;
+
+	if (!can_write(r) || !need_version(r, &version) || !(input = decode(r, 1)))
+		return;
+	j = job_new(r, input);
+	j->version = version;
+	request_write(r, update_job, j, job_free, finish);
+}
+
+void api_delete(struct request *r)
+{
+	struct write_job *j;
+	int64_t version;
+
+	if (!can_write(r) || !need_version(r, &version))
+		return;
+	j = job_new(r, NULL);
+	j->version = version;
+	request_write(r, delete_job, j, job_free, finish);
+}

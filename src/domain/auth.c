@@ -1,0 +1,309 @@
+#include "auth.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "../lib/util.h"
+#include "../store/store.h"
+
+/* OWASP's argon2id minimum (19 MiB, 2 passes): memory stays bounded per login. */
+#define PW_OPS 2
+#define PW_MEM (19u * 1024 * 1024)
+
+static char dummy_hash[crypto_pwhash_STRBYTES];
+
+int auth_init(void)
+{
+	if (sodium_init() < 0)
+		return -1;
+	if (crypto_pwhash_str_alg(dummy_hash, "not a password", 14, PW_OPS, PW_MEM,
+				  crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return -1;
+	return 0;
+}
+
+static void token_hash(const char *token, char out[65])
+{
+	unsigned char h[32];
+
+	crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), NULL, 0);
+	hex_encode(h, sizeof h, out);
+}
+
+void auth_random_text(char out[48])
+{
+	unsigned char r[32];
+
+	randombytes_buf(r, sizeof r);
+	b64url_encode(r, sizeof r, out);
+}
+
+int auth_user_create(struct store_conn *c, const char *email, const char *name,
+		     const char *role, const char *password, int64_t *id, struct err *e)
+{
+	char hash[crypto_pwhash_STRBYTES], now[TIME_BUF];
+	struct store_stmt *st;
+	int rc;
+
+	if (crypto_pwhash_str_alg(hash, password, strlen(password), PW_OPS, PW_MEM,
+				  crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		err_set(e, E_INTERNAL, "cannot hash the password");
+		return STORE_ERROR;
+	}
+	st = store_prepare(c, "INSERT INTO users (created_at, updated_at, version, email, name, "
+			      "password_hash, role, disabled) VALUES (?, ?, 1, ?, ?, ?, ?, 0) "
+			      "RETURNING id");
+	if (!st) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		return STORE_ERROR;
+	}
+	time_now_rfc3339(now);
+	store_bind_text(st, 1, now, strlen(now));
+	store_bind_text(st, 2, now, strlen(now));
+	store_bind_text(st, 3, email, strlen(email));
+	store_bind_text(st, 4, name, strlen(name));
+	store_bind_text(st, 5, hash, strlen(hash));
+	store_bind_text(st, 6, role, strlen(role));
+	rc = store_step(st);
+	if (rc == STORE_ROW) {
+		*id = store_col_int(st, 0);
+		store_step(st);
+		rc = STORE_OK;
+	} else if (rc == STORE_CONSTRAINT) {
+		err_set(e, E_CONFLICT, "a user with email %s exists", email);
+		rc = STORE_ABORT;
+	} else {
+		err_set(e, E_UNAVAILABLE, NULL);
+	}
+	store_done(st);
+	return rc;
+}
+
+int auth_user_find(struct store_conn *c, const char *email, int64_t *id)
+{
+	struct store_stmt *st = store_prepare(c, "SELECT id FROM users WHERE email = ?");
+	int rc;
+
+	if (!st)
+		return -1;
+	store_bind_text(st, 1, email, strlen(email));
+	rc = store_step(st);
+	if (rc == STORE_ROW)
+		*id = store_col_int(st, 0);
+	store_done(st);
+	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+int64_t auth_user_count(struct store_conn *c)
+{
+	struct store_stmt *st = store_prepare(c, "SELECT count(*) FROM users");
+	int64_t n = -1;
+
+	if (!st)
+		return -1;
+	if (store_step(st) == STORE_ROW)
+		n = store_col_int(st, 0);
+	store_done(st);
+	return n;
+}
+
+int auth_token_create(struct store_conn *c, int64_t user_id, const char *kind,
+		      const char *name, char token[AUTH_TOKEN_BYTES], struct err *e)
+{
+	char rnd[48], hash[65], now[TIME_BUF], expires[TIME_BUF];
+	struct store_stmt *st;
+	int rc;
+
+	auth_random_text(rnd);
+	snprintf(token, AUTH_TOKEN_BYTES, "rp_%s", rnd);
+	token_hash(token, hash);
+	time_now_rfc3339(now);
+	st = store_prepare(c, "INSERT INTO tokens (user_id, kind, name, hash, created_at, "
+			      "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+	if (!st) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		return STORE_ERROR;
+	}
+	store_bind_int(st, 1, user_id);
+	store_bind_text(st, 2, kind, strlen(kind));
+	if (name)
+		store_bind_text(st, 3, name, strlen(name));
+	else
+		store_bind_null(st, 3);
+	store_bind_text(st, 4, hash, strlen(hash));
+	store_bind_text(st, 5, now, strlen(now));
+	if (strcmp(kind, "session") == 0) {
+		time_t t = time(NULL) + AUTH_SESSION_SECONDS;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		store_bind_text(st, 6, expires, strlen(expires));
+	} else {
+		store_bind_null(st, 6);
+	}
+	rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		return rc;
+	}
+	return STORE_OK;
+}
+
+int auth_token_revoke(struct store_conn *c, const char *token)
+{
+	char hash[65], now[TIME_BUF];
+	struct store_stmt *st;
+	int rc;
+
+	token_hash(token, hash);
+	time_now_rfc3339(now);
+	st = store_prepare(c, "UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL");
+	if (!st)
+		return STORE_ERROR;
+	store_bind_text(st, 1, now, strlen(now));
+	store_bind_text(st, 2, hash, strlen(hash));
+	rc = store_step(st);
+	store_done(st);
+	return rc == STORE_DONE ? STORE_OK : rc;
+}
+
+static void fill_principal(struct store_stmt *st, int first, struct principal *p)
+{
+	size_t len;
+	const char *s;
+
+	p->user_id = store_col_int(st, first);
+	s = store_col_text(st, first + 1, &len);
+	snprintf(p->role, sizeof p->role, "%.*s", (int)len, s ? s : "");
+	s = store_col_text(st, first + 2, &len);
+	snprintf(p->email, sizeof p->email, "%.*s", (int)len, s ? s : "");
+	s = store_col_text(st, first + 3, &len);
+	snprintf(p->name, sizeof p->name, "%.*s", (int)len, s ? s : "");
+}
+
+int auth_token_lookup(struct store_conn *c, const char *token, struct principal *p)
+{
+	struct store_stmt *st;
+	char hash[65], now[TIME_BUF];
+	int rc;
+
+	if (strlen(token) > 200)
+		return 0;
+	token_hash(token, hash);
+	time_now_rfc3339(now);
+	st = store_prepare(c, "SELECT t.id, t.kind, u.id, u.role, u.email, u.name FROM tokens t "
+			      "JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND "
+			      "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) "
+			      "AND u.disabled = 0");
+	if (!st)
+		return -1;
+	store_bind_text(st, 1, hash, strlen(hash));
+	store_bind_text(st, 2, now, strlen(now));
+	rc = store_step(st);
+	if (rc == STORE_ROW) {
+		size_t len;
+		const char *kind;
+
+		memset(p, 0, sizeof *p);
+		p->token_id = store_col_int(st, 0);
+		kind = store_col_text(st, 1, &len);
+		p->is_session = kind && strcmp(kind, "session") == 0;
+		fill_principal(st, 2, p);
+	}
+	store_done(st);
+	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+int auth_password_check(struct store_conn *c, const char *email, const char *password,
+			struct principal *p)
+{
+	struct store_stmt *st;
+	char hash[crypto_pwhash_STRBYTES] = "";
+	int rc, found = 0;
+
+	st = store_prepare(c, "SELECT id, role, email, name, password_hash FROM users "
+			      "WHERE email = ? AND disabled = 0");
+	if (!st)
+		return -1;
+	store_bind_text(st, 1, email, strlen(email));
+	rc = store_step(st);
+	if (rc == STORE_ROW) {
+		size_t len;
+		const char *h = store_col_text(st, 4, &len);
+
+		memset(p, 0, sizeof *p);
+		fill_principal(st, 0, p);
+		snprintf(hash, sizeof hash, "%.*s", (int)len, h ? h : "");
+		found = 1;
+	}
+	store_done(st);
+	if (rc != STORE_ROW && rc != STORE_DONE)
+		return -1;
+	/* Unknown users are checked against a dummy hash so both take as long. */
+	rc = crypto_pwhash_str_verify(found ? hash : dummy_hash, password, strlen(password));
+	return found && rc == 0 ? 1 : 0;
+}
+
+struct secret_job {
+	const char *name;
+};
+
+static int secret_insert(struct store_conn *c, void *arg)
+{
+	struct secret_job *j = arg;
+	unsigned char r[32];
+	char hex[65];
+	struct store_stmt *st;
+	int rc;
+
+	randombytes_buf(r, sizeof r);
+	hex_encode(r, sizeof r, hex);
+	st = store_prepare(c, "INSERT INTO settings (key, value) VALUES (?, ?) "
+			      "ON CONFLICT (key) DO NOTHING");
+	if (!st)
+		return STORE_ERROR;
+	store_bind_text(st, 1, j->name, strlen(j->name));
+	store_bind_text(st, 2, hex, strlen(hex));
+	rc = store_step(st);
+	store_done(st);
+	return rc == STORE_DONE ? STORE_OK : rc;
+}
+
+static int secret_read(struct store_conn *c, const char *name, unsigned char out[32])
+{
+	struct store_stmt *st = store_prepare(c, "SELECT value FROM settings WHERE key = ?");
+	int rc, ok = 0;
+
+	if (!st)
+		return -1;
+	store_bind_text(st, 1, name, strlen(name));
+	rc = store_step(st);
+	if (rc == STORE_ROW) {
+		size_t len;
+		const char *hex = store_col_text(st, 0, &len);
+
+		ok = hex && len == 64 &&
+		     sodium_hex2bin(out, 32, hex, len, NULL, NULL, NULL) == 0;
+	}
+	store_done(st);
+	return rc == STORE_ROW && ok ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+int auth_secret(struct store *s, const char *name, unsigned char out[32])
+{
+	struct secret_job job = { name };
+	struct store_conn *c = store_acquire(s);
+	int rc;
+
+	if (!c)
+		return -1;
+	rc = secret_read(c, name, out);
+	if (rc == 0 && store_write(s, secret_insert, &job) == STORE_OK)
+		rc = secret_read(c, name, out);
+	store_release(c);
+	return rc == 1 ? 0 : -1;
+}

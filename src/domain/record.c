@@ -1,0 +1,1199 @@
+/*
+ * The generic record machinery. Every entity table starts with the same seven
+ * columns (id, created_at, updated_at, version, owner_id, tags, custom) and
+ * then one column per described field, in the order of the description; the
+ * SQL for each entity is built once from that and cached in sql_for().
+ *
+ * Lists use keyset paging: the cursor carries the sort, the last row's sort
+ * value and id, and an HMAC so that a client cannot forge one. NULLs sort
+ * first ascending and last descending, on both backends.
+ */
+#include "record.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "../lib/limits.h"
+#include "../lib/util.h"
+#include "../store/store.h"
+#include "rules.h"
+
+#define NCOMMON 7
+static const char *const common_cols[NCOMMON] = {
+	"id", "created_at", "updated_at", "version", "owner_id", "tags", "custom"
+};
+
+struct entity_sql {
+	const struct entity *ent;
+	char *cols;	/* "id, created_at, ..., f1, f2" */
+	char *get;	/* SELECT cols FROM t WHERE id = ? */
+	char *insert;	/* INSERT ... RETURNING id */
+	char *update;	/* UPDATE ... WHERE id = ? AND version = ? */
+	char *del;	/* DELETE ... WHERE id = ? AND version = ? */
+	char *exists;	/* SELECT 1 FROM t WHERE id = ? */
+};
+
+static struct entity_sql sqls[16];
+static size_t nsqls;
+static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
+
+static void build_sql(const struct entity *ent)
+{
+	struct entity_sql *q = &sqls[nsqls++];
+	struct buf b;
+
+	q->ent = ent;
+	buf_init(&b, 1 << 16);
+	for (int i = 0; i < NCOMMON; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", common_cols[i]);
+	for (size_t i = 0; i < ent->nfields; i++)
+		buf_printf(&b, ", %s", ent->fields[i].name);
+	q->cols = xstrdup(b.data);
+
+	buf_reset(&b);
+	buf_printf(&b, "SELECT %s FROM %s WHERE id = ?", q->cols, ent->table);
+	q->get = xstrdup(b.data);
+
+	buf_reset(&b);
+	buf_printf(&b, "INSERT INTO %s (created_at, updated_at, version, owner_id, tags, custom",
+		   ent->table);
+	for (size_t i = 0; i < ent->nfields; i++)
+		buf_printf(&b, ", %s", ent->fields[i].name);
+	buf_puts(&b, ") VALUES (?, ?, 1, ?, ?, ?");
+	for (size_t i = 0; i < ent->nfields; i++)
+		buf_puts(&b, ", ?");
+	buf_puts(&b, ") RETURNING id");
+	q->insert = xstrdup(b.data);
+
+	buf_reset(&b);
+	buf_printf(&b, "UPDATE %s SET updated_at = ?, version = version + 1, tags = ?, custom = ?",
+		   ent->table);
+	for (size_t i = 0; i < ent->nfields; i++)
+		buf_printf(&b, ", %s = ?", ent->fields[i].name);
+	buf_puts(&b, " WHERE id = ? AND version = ?");
+	q->update = xstrdup(b.data);
+
+	buf_reset(&b);
+	buf_printf(&b, "DELETE FROM %s WHERE id = ? AND version = ?", ent->table);
+	q->del = xstrdup(b.data);
+
+	buf_reset(&b);
+	buf_printf(&b, "SELECT 1 FROM %s WHERE id = ?", ent->table);
+	q->exists = xstrdup(b.data);
+	buf_free(&b);
+}
+
+static void build_all_sql(void)
+{
+	for (size_t i = 0; entities[i]; i++)
+		build_sql(entities[i]);
+	build_sql(&user_entity);
+}
+
+static const struct entity_sql *sql_for(const struct entity *ent)
+{
+	pthread_once(&sql_once, build_all_sql);
+	for (size_t i = 0; i < nsqls; i++)
+		if (sqls[i].ent == ent)
+			return &sqls[i];
+	abort();	/* an entity missing from entities[] is a programming error */
+}
+
+static enum err_code store_err(int rc)
+{
+	return rc == STORE_UNAVAILABLE || rc == STORE_BUSY ? E_UNAVAILABLE : E_INTERNAL;
+}
+
+/* ---- decoding a request body ---- */
+
+static int is_common_readonly(const char *key)
+{
+	for (int i = 0; i < 5; i++)
+		if (strcmp(key, common_cols[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Deduplicating append for lists. */
+static int array_has(json_t *arr, json_t *v)
+{
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(arr, i, x)
+		if (json_equal(x, v))
+			return 1;
+	return 0;
+}
+
+static json_t *decode_strlist(const char *name, json_t *v, int maxitems, int maxlen,
+			      int emails, struct err *e)
+{
+	json_t *out, *x;
+	size_t i;
+
+	if (!json_is_array(v)) {
+		err_field(e, name, "must be an array of strings");
+		return NULL;
+	}
+	if (json_array_size(v) > (size_t)maxitems) {
+		err_field(e, name, "must have at most %d items", maxitems);
+		return NULL;
+	}
+	out = json_array();
+	json_array_foreach(v, i, x) {
+		const char *s = json_string_value(x);
+		const char *a, *z;
+
+		if (!s) {
+			err_field(e, name, "item %zu must be a string", i);
+			goto fail;
+		}
+		for (a = s; *a == ' ' || *a == '\t'; a++)
+			;
+		for (z = a + strlen(a); z > a && (z[-1] == ' ' || z[-1] == '\t'); z--)
+			;
+		if (z == a) {
+			err_field(e, name, "item %zu must not be empty", i);
+			goto fail;
+		}
+		{
+			json_t *t = json_stringn(a, (size_t)(z - a));
+
+			if (utf8_len(json_string_value(t)) > (size_t)maxlen) {
+				json_decref(t);
+				err_field(e, name, "item %zu is longer than %d characters", i, maxlen);
+				goto fail;
+			}
+			if (emails && !email_valid(json_string_value(t))) {
+				json_decref(t);
+				err_field(e, name, "item %zu is not an email address", i);
+				goto fail;
+			}
+			if (array_has(out, t))
+				json_decref(t);
+			else
+				json_array_append_new(out, t);
+		}
+	}
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+static json_t *decode_idlist(const struct field *f, json_t *v, struct err *e)
+{
+	json_t *out, *x;
+	size_t i;
+
+	if (!json_is_array(v)) {
+		err_field(e, f->name, "must be an array of ids");
+		return NULL;
+	}
+	if (json_array_size(v) > LIMIT_ID_LIST) {
+		err_field(e, f->name, "must have at most %d ids", LIMIT_ID_LIST);
+		return NULL;
+	}
+	out = json_array();
+	json_array_foreach(v, i, x) {
+		if (!json_is_integer(x) || json_integer_value(x) < 1) {
+			err_field(e, f->name, "item %zu must be a positive integer id", i);
+			json_decref(out);
+			return NULL;
+		}
+		if (!array_has(out, x))
+			json_array_append(out, x);
+	}
+	return out;
+}
+
+static void err_enum(struct err *e, const struct field *f)
+{
+	struct buf b;
+
+	buf_init(&b, 2048);
+	for (const char *const *v = f->values; *v; v++)
+		buf_printf(&b, "%s%s", v == f->values ? "" : ", ", *v);
+	err_field(e, f->name, "must be one of: %s", b.data);
+	buf_free(&b);
+}
+
+/* Returns the normalised value (new reference) or NULL with e filled. */
+static json_t *decode_value(const struct field *f, json_t *v, struct err *e)
+{
+	char norm[TIME_BUF];
+	const char *s;
+
+	if (json_is_null(v)) {
+		if (f->required) {
+			err_field(e, f->name, "is required and cannot be null");
+			return NULL;
+		}
+		if (f->type == F_STRLIST || f->type == F_IDLIST)
+			return json_array();
+		if (f->type == F_BOOL)
+			return json_false();
+		return json_null();
+	}
+	switch (f->type) {
+	case F_TEXT:
+	case F_EMAIL:
+		if (!(s = json_string_value(v))) {
+			err_field(e, f->name, "must be a string");
+			return NULL;
+		}
+		if (f->required && !*s) {
+			err_field(e, f->name, "must not be empty");
+			return NULL;
+		}
+		if (utf8_len(s) > (size_t)f->max) {
+			err_field(e, f->name, "must be at most %d characters", f->max);
+			return NULL;
+		}
+		if (f->type == F_EMAIL && *s && !email_valid(s)) {
+			err_field(e, f->name, "is not an email address");
+			return NULL;
+		}
+		return json_incref(v);
+	case F_INT:
+		if (!json_is_integer(v)) {
+			err_field(e, f->name, "must be an integer");
+			return NULL;
+		}
+		if (json_integer_value(v) < f->min_int || json_integer_value(v) > f->max_int) {
+			err_field(e, f->name, "must be from %lld to %lld",
+				  (long long)f->min_int, (long long)f->max_int);
+			return NULL;
+		}
+		return json_incref(v);
+	case F_BOOL:
+		if (!json_is_boolean(v)) {
+			err_field(e, f->name, "must be true or false");
+			return NULL;
+		}
+		return json_incref(v);
+	case F_ENUM:
+		if (!(s = json_string_value(v)) || !enum_has(f->values, s)) {
+			err_enum(e, f);
+			return NULL;
+		}
+		return json_incref(v);
+	case F_REF:
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			err_field(e, f->name, "must be a positive integer id");
+			return NULL;
+		}
+		return json_incref(v);
+	case F_TIME:
+		if (!(s = json_string_value(v)) || time_parse_rfc3339(s, norm) != 0) {
+			err_field(e, f->name, "must be an RFC 3339 date-time such as 2026-01-31T09:30:00Z");
+			return NULL;
+		}
+		return json_string(norm);
+	case F_DATE:
+		if (!(s = json_string_value(v)) || time_parse_date(s) != 0) {
+			err_field(e, f->name, "must be a date YYYY-MM-DD");
+			return NULL;
+		}
+		return json_incref(v);
+	case F_STRLIST:
+		return decode_strlist(f->name, v, LIMIT_STR_LIST, f->max,
+				      strcmp(f->name, "emails") == 0, e);
+	case F_IDLIST:
+		return decode_idlist(f, v, e);
+	}
+	err_field(e, f->name, "has an unknown type");
+	return NULL;
+}
+
+json_t *record_decode(const struct entity *ent, json_t *body, int patch, struct err *e)
+{
+	const char *key;
+	json_t *v, *out;
+
+	if (!json_is_object(body)) {
+		err_set(e, E_INVALID_JSON, "the body must be a JSON object");
+		return NULL;
+	}
+	out = json_object();
+	json_object_foreach(body, key, v) {
+		const struct field *f;
+		json_t *n = NULL;
+
+		if (is_common_readonly(key)) {
+			err_field(e, key, "is read-only");
+		} else if (strcmp(key, "tags") == 0) {
+			n = json_is_null(v) ? json_array() :
+				decode_strlist("tags", v, LIMIT_TAGS, LIMIT_TAG_BYTES, 0, e);
+		} else if (strcmp(key, "custom") == 0) {
+			if (ent->no_custom)
+				err_field(e, key, "unknown field");
+			else if (json_is_null(v))
+				n = json_object();
+			else if (!json_is_object(v))
+				err_field(e, key, "must be an object");
+			else if (json_object_size(v) > LIMIT_CUSTOM_FIELDS)
+				err_field(e, key, "has more than %d keys", LIMIT_CUSTOM_FIELDS);
+			else
+				n = json_incref(v);
+		} else if (!(f = entity_field(ent, key))) {
+			err_field(e, key, "unknown field");
+		} else {
+			n = decode_value(f, v, e);
+		}
+		if (n)
+			json_object_set_new(out, key, n);
+	}
+	if (!patch)
+		for (size_t i = 0; i < ent->nfields; i++) {
+			const struct field *f = &ent->fields[i];
+
+			if (f->required && !json_object_get(body, f->name))
+				err_field(e, f->name, "is required");
+		}
+	if (e->code != E_OK) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* ---- rows to JSON ---- */
+
+static json_t *col_json_list(struct store_stmt *st, int col, int object)
+{
+	size_t len;
+	const char *s = store_col_text(st, col, &len);
+	json_t *v = s ? json_loadb(s, len, 0, NULL) : NULL;
+
+	if (!v)
+		v = object ? json_object() : json_array();
+	return v;
+}
+
+static json_t *row_to_json(struct store_stmt *st, const struct entity *ent)
+{
+	json_t *o = json_object();
+	size_t len;
+
+	json_object_set_new(o, "id", json_integer(store_col_int(st, 0)));
+	json_object_set_new(o, "created_at", json_string(store_col_text(st, 1, &len)));
+	json_object_set_new(o, "updated_at", json_string(store_col_text(st, 2, &len)));
+	json_object_set_new(o, "version", json_integer(store_col_int(st, 3)));
+	json_object_set_new(o, "owner_id", store_col_null(st, 4) ? json_null() :
+			    json_integer(store_col_int(st, 4)));
+	for (size_t i = 0; i < ent->nfields; i++) {
+		const struct field *f = &ent->fields[i];
+		int col = NCOMMON + (int)i;
+		json_t *v;
+
+		if (f->type == F_STRLIST || f->type == F_IDLIST) {
+			v = col_json_list(st, col, 0);
+		} else if (store_col_null(st, col)) {
+			v = f->type == F_BOOL ? json_false() : json_null();
+		} else if (f->type == F_INT || f->type == F_REF) {
+			v = json_integer(store_col_int(st, col));
+		} else if (f->type == F_BOOL) {
+			v = json_boolean(store_col_int(st, col));
+		} else {
+			const char *s = store_col_text(st, col, &len);
+
+			v = json_stringn(s, len);
+		}
+		json_object_set_new(o, f->name, v);
+	}
+	json_object_set_new(o, "tags", col_json_list(st, 5, 0));
+	if (!ent->no_custom)
+		json_object_set_new(o, "custom", col_json_list(st, 6, 1));
+	return o;
+}
+
+json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id, struct err *e)
+{
+	struct store_stmt *st = store_prepare(c, sql_for(ent)->get);
+	json_t *o = NULL;
+	int rc;
+
+	if (!st) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		return NULL;
+	}
+	store_bind_int(st, 1, id);
+	rc = store_step(st);
+	if (rc == STORE_ROW)
+		o = row_to_json(st, ent);
+	else if (rc == STORE_DONE)
+		err_set(e, E_NOT_FOUND, "no %s with id %lld", ent->name, (long long)id);
+	else
+		err_set(e, store_err(rc), NULL);
+	store_done(st);
+	return o;
+}
+
+int record_exists(struct store_conn *c, const struct entity *ent, int64_t id)
+{
+	struct store_stmt *st = store_prepare(c, sql_for(ent)->exists);
+	int rc;
+
+	if (!st)
+		return -1;
+	store_bind_int(st, 1, id);
+	rc = store_step(st);
+	store_done(st);
+	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+/* ---- custom fields ---- */
+
+static int custom_value_ok(const char *type, json_t *decl, json_t *v, char *why, size_t n)
+{
+	if (strcmp(type, "text") == 0) {
+		json_int_t max = json_integer_value(json_object_get(decl, "max_length"));
+		const char *s = json_string_value(v);
+
+		if (!s)
+			return snprintf(why, n, "must be a string"), 0;
+		if (utf8_len(s) > (size_t)(max > 0 ? max : 10000))
+			return snprintf(why, n, "must be at most %lld characters",
+					(long long)(max > 0 ? max : 10000)), 0;
+	} else if (strcmp(type, "integer") == 0) {
+		if (!json_is_integer(v))
+			return snprintf(why, n, "must be an integer"), 0;
+	} else if (strcmp(type, "number") == 0) {
+		if (!json_is_number(v))
+			return snprintf(why, n, "must be a number"), 0;
+	} else if (strcmp(type, "boolean") == 0) {
+		if (!json_is_boolean(v))
+			return snprintf(why, n, "must be true or false"), 0;
+	} else if (strcmp(type, "date") == 0) {
+		if (!json_is_string(v) || time_parse_date(json_string_value(v)) != 0)
+			return snprintf(why, n, "must be a date YYYY-MM-DD"), 0;
+	} else if (strcmp(type, "enum") == 0) {
+		json_t *opts = json_object_get(decl, "options");
+
+		if (!json_is_string(v) || !array_has(opts, v))
+			return snprintf(why, n, "must be one of the field's options"), 0;
+	}
+	return 1;
+}
+
+/* Checks the whole custom object of a record against the declarations. */
+static int check_custom(struct store_conn *c, const struct entity *ent, json_t *custom,
+			struct err *e)
+{
+	static const char sql[] =
+		"SELECT name, type, options, required, max_length FROM custom_fields "
+		"WHERE entity = ?";
+	struct store_stmt *st;
+	json_t *decls = json_object(), *v;
+	const char *key;
+	int rc;
+
+	if (ent->no_custom)
+		goto out;
+	if (!(st = store_prepare(c, sql))) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		goto out;
+	}
+	store_bind_text(st, 1, ent->name, strlen(ent->name));
+	while ((rc = store_step(st)) == STORE_ROW) {
+		size_t len;
+		const char *name = store_col_text(st, 0, &len);
+		const char *opts = store_col_text(st, 2, &len);
+		json_t *d = json_pack("{s:s, s:o, s:b, s:I}",
+				      "type", store_col_text(st, 1, &len),
+				      "options", json_loadb(opts, len, 0, NULL),
+				      "required", (int)store_col_int(st, 3),
+				      "max_length", (json_int_t)store_col_int(st, 4));
+
+		if (d)
+			json_object_set_new(decls, name, d);
+	}
+	store_done(st);
+	if (rc != STORE_DONE) {
+		err_set(e, store_err(rc), NULL);
+		goto out;
+	}
+	json_object_foreach(custom, key, v) {
+		json_t *d = json_object_get(decls, key);
+		char field[96], why[128];
+
+		snprintf(field, sizeof field, "custom.%s", key);
+		if (!d)
+			err_field(e, field, "no custom field %s is declared for %s", key, ent->name);
+		else if (!custom_value_ok(json_string_value(json_object_get(d, "type")), d, v,
+					  why, sizeof why))
+			err_field(e, field, "%s", why);
+	}
+	json_object_foreach(decls, key, v) {
+		char field[96];
+
+		snprintf(field, sizeof field, "custom.%s", key);
+		if (json_is_true(json_object_get(v, "required")) &&
+		    !json_object_get(custom, key))
+			err_field(e, field, "is required");
+	}
+out:
+	json_decref(decls);
+	return e->code == E_OK ? 0 : -1;
+}
+
+/* Merges a custom patch into base: null removes a key. */
+static void merge_custom(json_t *base, json_t *patch)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(patch, key, v) {
+		if (json_is_null(v))
+			json_object_del(base, key);
+		else
+			json_object_set(base, key, v);
+	}
+}
+
+/* References named in input must exist. */
+static int check_refs(struct store_conn *c, const struct entity *ent, json_t *input,
+		      struct err *e)
+{
+	for (size_t i = 0; i < ent->nfields; i++) {
+		const struct field *f = &ent->fields[i];
+		json_t *v = json_object_get(input, f->name), *x;
+		size_t j;
+
+		if (!v || json_is_null(v))
+			continue;
+		if (f->type == F_REF) {
+			int rc = record_exists(c, f->ref, json_integer_value(v));
+
+			if (rc < 0)
+				err_set(e, E_UNAVAILABLE, NULL);
+			else if (rc == 0)
+				err_field_code(e, E_INVALID_REFERENCE, f->name, "no %s with id %lld",
+					       f->ref->name, (long long)json_integer_value(v));
+		} else if (f->type == F_IDLIST) {
+			json_array_foreach(v, j, x) {
+				int rc = record_exists(c, f->ref, json_integer_value(x));
+
+				if (rc < 0) {
+					err_set(e, E_UNAVAILABLE, NULL);
+				} else if (rc == 0) {
+					err_field_code(e, E_INVALID_REFERENCE, f->name,
+						       "no %s with id %lld", f->ref->name,
+						       (long long)json_integer_value(x));
+					break;
+				}
+			}
+		}
+	}
+	return e->code == E_OK ? 0 : -1;
+}
+
+/* ---- writing ---- */
+
+static void bind_json_text(struct store_stmt *st, int idx, json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	store_bind_text(st, idx, s, strlen(s));
+	free(s);
+}
+
+static void bind_field(struct store_stmt *st, int idx, const struct field *f, json_t *v)
+{
+	if (f->type == F_STRLIST || f->type == F_IDLIST) {
+		bind_json_text(st, idx, v && !json_is_null(v) ? v : json_array());
+		return;
+	}
+	if (!v || json_is_null(v)) {
+		if (f->type == F_BOOL)
+			store_bind_int(st, idx, 0);
+		else
+			store_bind_null(st, idx);
+		return;
+	}
+	switch (f->type) {
+	case F_INT:
+	case F_REF:
+		store_bind_int(st, idx, json_integer_value(v));
+		break;
+	case F_BOOL:
+		store_bind_int(st, idx, json_is_true(v));
+		break;
+	default:
+		store_bind_text(st, idx, json_string_value(v), json_string_length(v));
+		break;
+	}
+}
+
+/* Maps a failed write statement to an error. */
+static int write_failed(int rc, const struct entity *ent, struct err *e)
+{
+	if (rc == STORE_CONSTRAINT)
+		err_set(e, E_CONFLICT, "the %s conflicts with an existing record "
+			"(a unique value is taken or it is still referenced)", ent->name);
+	else
+		err_set(e, store_err(rc), NULL);
+	return rc == STORE_CONSTRAINT ? STORE_ABORT : rc;
+}
+
+int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
+		  int64_t owner_id, json_t **out, struct err *e)
+{
+	json_t *rec = json_deep_copy(input), *v;
+	struct store_stmt *st = NULL;
+	char now[TIME_BUF];
+	int rc = STORE_ABORT, idx = 1;
+	int64_t id;
+
+	*out = NULL;
+	if (!json_object_get(rec, "tags"))
+		json_object_set_new(rec, "tags", json_array());
+	/* null custom values mean "not set" on create */
+	v = json_object();
+	if (json_object_get(rec, "custom"))
+		merge_custom(v, json_object_get(rec, "custom"));
+	json_object_set_new(rec, "custom", v);
+	for (size_t i = 0; i < ent->nfields; i++) {
+		const struct field *f = &ent->fields[i];
+
+		if (!json_object_get(rec, f->name))
+			json_object_set_new(rec, f->name,
+					    f->type == F_STRLIST || f->type == F_IDLIST ? json_array() :
+					    f->type == F_BOOL ? json_false() : json_null());
+	}
+	if (check_custom(c, ent, json_object_get(rec, "custom"), e) ||
+	    check_refs(c, ent, rec, e) ||
+	    (ent->check && ent->check(ent, c, rec, NULL, e)))
+		goto out;
+	if (!(st = store_prepare(c, sql_for(ent)->insert))) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		rc = STORE_ERROR;
+		goto out;
+	}
+	time_now_rfc3339(now);
+	store_bind_text(st, idx++, now, strlen(now));
+	store_bind_text(st, idx++, now, strlen(now));
+	if (owner_id > 0)
+		store_bind_int(st, idx++, owner_id);
+	else
+		store_bind_null(st, idx++);
+	bind_json_text(st, idx++, json_object_get(rec, "tags"));
+	bind_json_text(st, idx++, json_object_get(rec, "custom"));
+	for (size_t i = 0; i < ent->nfields; i++)
+		bind_field(st, idx++, &ent->fields[i], json_object_get(rec, ent->fields[i].name));
+	rc = store_step(st);
+	if (rc != STORE_ROW) {
+		rc = write_failed(rc, ent, e);
+		goto out;
+	}
+	id = store_col_int(st, 0);
+	store_step(st);
+	store_done(st);
+	st = NULL;
+	*out = record_get(c, ent, id, e);
+	rc = *out ? STORE_OK : STORE_ERROR;
+out:
+	if (st)
+		store_done(st);
+	json_decref(rec);
+	return rc;
+}
+
+int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
+		  int64_t version, json_t *input, json_t **out, struct err *e)
+{
+	json_t *old, *rec = NULL, *v;
+	struct store_stmt *st = NULL;
+	const char *key;
+	char now[TIME_BUF];
+	int rc = STORE_ABORT, idx = 1;
+
+	*out = NULL;
+	if (!(old = record_get(c, ent, id, e)))
+		return e->code == E_NOT_FOUND ? STORE_ABORT : STORE_ERROR;
+	if (version < 0)
+		version = json_integer_value(json_object_get(old, "version"));
+	if (json_integer_value(json_object_get(old, "version")) != version) {
+		err_set(e, E_STALE, "the %s is at version %lld, not %lld", ent->name,
+			(long long)json_integer_value(json_object_get(old, "version")),
+			(long long)version);
+		goto out;
+	}
+	rec = json_deep_copy(old);
+	json_object_foreach(input, key, v) {
+		const struct field *f = entity_field(ent, key);
+
+		if (f && f->immutable && !json_equal(v, json_object_get(old, key))) {
+			err_field(e, key, "cannot be changed once set");
+			continue;
+		}
+		if (strcmp(key, "custom") == 0)
+			merge_custom(json_object_get(rec, "custom"), v);
+		else
+			json_object_set(rec, key, v);
+	}
+	if (e->code != E_OK || check_custom(c, ent, json_object_get(rec, "custom"), e) ||
+	    check_refs(c, ent, input, e) || (ent->check && ent->check(ent, c, rec, old, e)))
+		goto out;
+	if (!(st = store_prepare(c, sql_for(ent)->update))) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		rc = STORE_ERROR;
+		goto out;
+	}
+	time_now_rfc3339(now);
+	store_bind_text(st, idx++, now, strlen(now));
+	bind_json_text(st, idx++, json_object_get(rec, "tags"));
+	bind_json_text(st, idx++, json_object_get(rec, "custom"));
+	for (size_t i = 0; i < ent->nfields; i++)
+		bind_field(st, idx++, &ent->fields[i], json_object_get(rec, ent->fields[i].name));
+	store_bind_int(st, idx++, id);
+	store_bind_int(st, idx++, version);
+	rc = store_step(st);
+	if (rc != STORE_DONE) {
+		rc = write_failed(rc, ent, e);
+		goto out;
+	}
+	if (store_changes(c) != 1) {
+		err_set(e, E_STALE, "the %s changed while you were editing it", ent->name);
+		rc = STORE_ABORT;
+		goto out;
+	}
+	store_done(st);
+	st = NULL;
+	*out = record_get(c, ent, id, e);
+	rc = *out ? STORE_OK : STORE_ERROR;
+out:
+	if (st)
+		store_done(st);
+	json_decref(old);
+	json_decref(rec);
+	return rc;
+}
+
+int record_delete(struct store_conn *c, const struct entity *ent, int64_t id,
+		  int64_t version, struct err *e)
+{
+	json_t *old = record_get(c, ent, id, e);
+	struct store_stmt *st;
+	int rc;
+
+	if (!old)
+		return e->code == E_NOT_FOUND ? STORE_ABORT : STORE_ERROR;
+	if (version < 0)
+		version = json_integer_value(json_object_get(old, "version"));
+	rc = json_integer_value(json_object_get(old, "version")) != version;
+	json_decref(old);
+	if (rc) {
+		err_set(e, E_STALE, "the %s is not at version %lld", ent->name, (long long)version);
+		return STORE_ABORT;
+	}
+	if (!(st = store_prepare(c, sql_for(ent)->del))) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		return STORE_ERROR;
+	}
+	store_bind_int(st, 1, id);
+	store_bind_int(st, 2, version);
+	rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE)
+		return write_failed(rc, ent, e);
+	if (store_changes(c) != 1) {
+		err_set(e, E_STALE, "the %s changed while you were deleting it", ent->name);
+		return STORE_ABORT;
+	}
+	return STORE_OK;
+}
+
+/* ---- lists ---- */
+
+static unsigned char cursor_key[crypto_auth_hmacsha256_KEYBYTES];
+
+void record_set_cursor_key(const unsigned char *key, size_t len)
+{
+	memset(cursor_key, 0, sizeof cursor_key);
+	memcpy(cursor_key, key, len < sizeof cursor_key ? len : sizeof cursor_key);
+}
+
+#define CURSOR_MAC 16
+
+static void cursor_mac(const struct entity *ent, const unsigned char *p, size_t n,
+		       unsigned char mac[CURSOR_MAC])
+{
+	crypto_auth_hmacsha256_state s;
+	unsigned char full[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256_init(&s, cursor_key, sizeof cursor_key);
+	crypto_auth_hmacsha256_update(&s, (const unsigned char *)ent->collection,
+				      strlen(ent->collection) + 1);
+	crypto_auth_hmacsha256_update(&s, p, n);
+	crypto_auth_hmacsha256_final(&s, full);
+	memcpy(mac, full, CURSOR_MAC);
+}
+
+/* cursor = b64url(JSON [sort, value, id]) "." b64url(mac) */
+static char *cursor_encode(const struct entity *ent, const char *sort, json_t *value,
+			   int64_t id)
+{
+	json_t *a = json_pack("[s, O, I]", sort, value ? value : json_null(), (json_int_t)id);
+	char *payload = json_dumps(a, JSON_COMPACT);
+	size_t n = strlen(payload);
+	unsigned char mac[CURSOR_MAC];
+	char *out = xmalloc(n * 4 / 3 + 4 + 1 + CURSOR_MAC * 2 + 4);
+	size_t o;
+
+	cursor_mac(ent, (const unsigned char *)payload, n, mac);
+	o = b64url_encode((const unsigned char *)payload, n, out);
+	out[o++] = '.';
+	b64url_encode(mac, CURSOR_MAC, out + o);
+	free(payload);
+	json_decref(a);
+	return out;
+}
+
+/* Returns [sort, value, id] (new reference) or NULL. */
+static json_t *cursor_decode(const struct entity *ent, const char *cur)
+{
+	const char *dot = strchr(cur, '.');
+	unsigned char payload[LIMIT_CURSOR_BYTES], mac[CURSOR_MAC + 3], want[CURSOR_MAC];
+	long n, m;
+	json_t *a;
+
+	if (!dot || strlen(cur) > LIMIT_CURSOR_BYTES)
+		return NULL;
+	n = b64url_decode(cur, (size_t)(dot - cur), payload);
+	m = b64url_decode(dot + 1, strlen(dot + 1), mac);
+	if (n <= 0 || m != CURSOR_MAC)
+		return NULL;
+	cursor_mac(ent, payload, (size_t)n, want);
+	if (sodium_memcmp(want, mac, CURSOR_MAC) != 0)
+		return NULL;
+	a = json_loadb((const char *)payload, (size_t)n, 0, NULL);
+	if (!json_is_array(a) || json_array_size(a) != 3 ||
+	    !json_is_string(json_array_get(a, 0)) || !json_is_integer(json_array_get(a, 2))) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* A bound value of a list query. */
+struct bindv {
+	int is_int, is_null;
+	int64_t i;
+	const char *s;
+	char *owned;
+};
+
+struct listq {
+	struct buf sql;
+	struct bindv binds[LIMIT_QUERY_PARAMS + 8];
+	int nbinds;
+};
+
+static void bind_add_text(struct listq *q, const char *s, char *owned)
+{
+	struct bindv *b = &q->binds[q->nbinds++];
+
+	memset(b, 0, sizeof *b);
+	b->s = s;
+	b->owned = owned;
+}
+
+static void bind_add_int(struct listq *q, int64_t v)
+{
+	struct bindv *b = &q->binds[q->nbinds++];
+
+	memset(b, 0, sizeof *b);
+	b->is_int = 1;
+	b->i = v;
+}
+
+static void bind_add_json(struct listq *q, json_t *v)
+{
+	if (json_is_integer(v))
+		bind_add_int(q, json_integer_value(v));
+	else if (json_is_string(v))
+		bind_add_text(q, json_string_value(v), NULL);
+	else
+		bind_add_int(q, 0);
+}
+
+/* A full-text query from user words: each word quoted, the last a prefix. */
+static char *fts_query(const char *q, struct err *e)
+{
+	struct buf b;
+	int terms = 0;
+	const unsigned char *p = (const unsigned char *)q;
+
+	buf_init(&b, 4 * LIMIT_Q_BYTES);
+	while (*p) {
+		const unsigned char *start;
+
+		while (*p && *p < 0x80 && !((*p >= '0' && *p <= '9') ||
+					    ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+			p++;
+		start = p;
+		while (*p && (*p >= 0x80 || (*p >= '0' && *p <= '9') ||
+			      ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+			p++;
+		if (p == start)
+			continue;
+		if (++terms > LIMIT_Q_TERMS) {
+			err_set(e, E_BAD_PARAM, "q: at most %d words", LIMIT_Q_TERMS);
+			buf_free(&b);
+			return NULL;
+		}
+		buf_printf(&b, "%s\"%.*s\"", b.len ? " " : "", (int)(p - start), start);
+	}
+	if (!terms) {
+		err_set(e, E_BAD_PARAM, "q: no words to search for");
+		buf_free(&b);
+		return NULL;
+	}
+	buf_puts(&b, "*");
+	return b.data;
+}
+
+static int sortable(const struct entity *ent, const char *name)
+{
+	const struct field *f;
+
+	if (!strcmp(name, "id") || !strcmp(name, "created_at") || !strcmp(name, "updated_at"))
+		return 1;
+	f = entity_field(ent, name);
+	return f && f->sort;
+}
+
+/* Adds "AND col = ?" for a filter, parsing its value by the field's type. */
+static int add_filter(struct listq *q, const struct entity *ent, const char *key,
+		      const char *value, struct err *e)
+{
+	const struct field *f = entity_field(ent, key);
+	enum ftype type;
+	int64_t v;
+
+	if (!strcmp(key, "owner_id"))
+		type = F_REF;
+	else if (f && f->filter)
+		type = f->type;
+	else {
+		err_set(e, E_BAD_PARAM, "%s: not a parameter or filterable field of %s",
+			key, ent->collection);
+		return -1;
+	}
+	if (strcmp(value, "null") == 0 && !(f && f->required) && type != F_BOOL) {
+		buf_printf(&q->sql, " AND t.%s IS NULL", key);
+		return 0;
+	}
+	switch (type) {
+	case F_INT:
+	case F_REF:
+		if (parse_i64(value, strlen(value), 1, INT64_MAX, &v)) {
+			err_set(e, E_BAD_PARAM, "%s: must be a positive integer or null", key);
+			return -1;
+		}
+		bind_add_int(q, v);
+		break;
+	case F_BOOL:
+		if (strcmp(value, "true") && strcmp(value, "false")) {
+			err_set(e, E_BAD_PARAM, "%s: must be true or false", key);
+			return -1;
+		}
+		bind_add_int(q, strcmp(value, "true") == 0);
+		break;
+	case F_ENUM:
+		if (!enum_has(f->values, value)) {
+			err_set(e, E_BAD_PARAM, "%s: %s is not one of its values", key, value);
+			return -1;
+		}
+		bind_add_text(q, value, NULL);
+		break;
+	default:
+		bind_add_text(q, value, NULL);
+		break;
+	}
+	buf_printf(&q->sql, " AND t.%s = ?", key);
+	return 0;
+}
+
+static int param_seen(const struct list_param *p, size_t n, size_t upto)
+{
+	for (size_t i = 0; i < upto && i < n; i++)
+		if (strcmp(p[i].key, p[upto].key) == 0)
+			return 1;
+	return 0;
+}
+
+json_t *record_list(struct store *s, struct store_conn *c, const struct entity *ent,
+		    const struct list_param *params, size_t nparams,
+		    const struct list_param *forced, const char *default_sort,
+		    struct err *e)
+{
+	const struct entity_sql *es = sql_for(ent);
+	struct listq q;
+	struct store_stmt *st = NULL;
+	json_t *items = NULL, *cursor = NULL, *result = NULL, *last = NULL;
+	const char *sort = default_sort ? default_sort : ent->default_sort;
+	const char *cursor_text = NULL, *qtext = NULL, *tag = NULL, *sortcol;
+	int64_t limit = LIMIT_LIST_DEFAULT;
+	int desc, rc, n = 0;
+
+	memset(&q, 0, sizeof q);
+	buf_init(&q.sql, 1 << 16);
+	if (nparams > LIMIT_QUERY_PARAMS) {
+		err_set(e, E_BAD_PARAM, "at most %d query parameters", LIMIT_QUERY_PARAMS);
+		goto out;
+	}
+	buf_printf(&q.sql, "SELECT %s FROM %s t WHERE 1 = 1", es->cols, ent->table);
+	if (forced && add_filter(&q, ent, forced->key, forced->value, e))
+		goto out;
+	for (size_t i = 0; i < nparams; i++) {
+		const char *k = params[i].key, *v = params[i].value ? params[i].value : "";
+
+		if (param_seen(params, nparams, i)) {
+			err_set(e, E_BAD_PARAM, "%s: given more than once", k);
+			goto out;
+		}
+		if (!strcmp(k, "limit")) {
+			if (parse_i64(v, strlen(v), 1, LIMIT_LIST_MAX, &limit)) {
+				err_set(e, E_BAD_PARAM, "limit: must be an integer from 1 to %d",
+					LIMIT_LIST_MAX);
+				goto out;
+			}
+		} else if (!strcmp(k, "sort")) {
+			sort = v;
+		} else if (!strcmp(k, "cursor")) {
+			cursor_text = v;
+		} else if (!strcmp(k, "q")) {
+			qtext = v;
+		} else if (!strcmp(k, "tag")) {
+			tag = v;
+		} else if (forced && !strcmp(k, forced->key)) {
+			err_set(e, E_BAD_PARAM, "%s: fixed by the path", k);
+			goto out;
+		} else if (add_filter(&q, ent, k, v, e)) {
+			goto out;
+		}
+	}
+	desc = sort[0] == '-';
+	sortcol = sort + desc;
+	if (!sortable(ent, sortcol)) {
+		err_set(e, E_BAD_PARAM, "sort: %s is not a sortable field of %s", sortcol,
+			ent->collection);
+		goto out;
+	}
+	if (qtext) {
+		char *fq;
+
+		if (!ent->fts_table) {
+			err_set(e, E_BAD_PARAM, "q: %s have no full-text search", ent->collection);
+			goto out;
+		}
+		if (strlen(qtext) > LIMIT_Q_BYTES) {
+			err_set(e, E_BAD_PARAM, "q: at most %d bytes", LIMIT_Q_BYTES);
+			goto out;
+		}
+		if (!(fq = fts_query(qtext, e)))
+			goto out;
+		buf_puts(&q.sql, " AND ");
+		store_sql_fts(s, &q.sql, ent->table, "t.id");
+		bind_add_text(&q, fq, fq);
+	}
+	if (tag) {
+		buf_puts(&q.sql, " AND ");
+		store_sql_has_tag(s, &q.sql, "t.tags");
+		bind_add_text(&q, tag, NULL);
+	}
+	if (cursor_text) {
+		json_t *val;
+		int64_t lastid;
+
+		if (!(cursor = cursor_decode(ent, cursor_text))) {
+			err_set(e, E_BAD_CURSOR, "cursor: not a cursor this server issued");
+			goto out;
+		}
+		if (strcmp(json_string_value(json_array_get(cursor, 0)), sort) != 0) {
+			err_set(e, E_BAD_CURSOR, "cursor: made for sort=%s, not sort=%s",
+				json_string_value(json_array_get(cursor, 0)), sort);
+			goto out;
+		}
+		val = json_array_get(cursor, 1);
+		lastid = json_integer_value(json_array_get(cursor, 2));
+		if (!strcmp(sortcol, "id")) {
+			buf_printf(&q.sql, " AND t.id %s ?", desc ? "<" : ">");
+			bind_add_int(&q, lastid);
+		} else if (json_is_null(val)) {
+			if (desc)
+				buf_printf(&q.sql, " AND (t.%s IS NULL AND t.id < ?)", sortcol);
+			else
+				buf_printf(&q.sql, " AND ((t.%s IS NULL AND t.id > ?) OR t.%s IS NOT NULL)",
+					   sortcol, sortcol);
+			bind_add_int(&q, lastid);
+		} else {
+			if (desc)	/* NULLs come last descending: still to come */
+				buf_printf(&q.sql, " AND (t.%s < ? OR (t.%s = ? AND t.id < ?) OR t.%s IS NULL)",
+					   sortcol, sortcol, sortcol);
+			else
+				buf_printf(&q.sql, " AND (t.%s > ? OR (t.%s = ? AND t.id > ?))",
+					   sortcol, sortcol);
+			bind_add_json(&q, val);
+			bind_add_json(&q, val);
+			bind_add_int(&q, lastid);
+		}
+	}
+	if (!strcmp(sortcol, "id"))
+		buf_printf(&q.sql, " ORDER BY t.id %s", desc ? "DESC" : "ASC");
+	else
+		buf_printf(&q.sql, " ORDER BY t.%s %s, t.id %s", sortcol,
+			   desc ? "DESC NULLS LAST" : "ASC NULLS FIRST", desc ? "DESC" : "ASC");
+	buf_puts(&q.sql, " LIMIT ?");
+	bind_add_int(&q, limit + 1);
+
+	if (!(st = store_prepare(c, q.sql.data))) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		goto out;
+	}
+	for (int i = 0; i < q.nbinds; i++) {
+		if (q.binds[i].is_int)
+			store_bind_int(st, i + 1, q.binds[i].i);
+		else
+			store_bind_text(st, i + 1, q.binds[i].s, strlen(q.binds[i].s));
+	}
+	items = json_array();
+	while ((rc = store_step(st)) == STORE_ROW) {
+		if (n++ == limit)
+			break;
+		last = row_to_json(st, ent);
+		json_array_append_new(items, last);
+	}
+	if (rc != STORE_ROW && rc != STORE_DONE) {
+		err_set(e, store_err(rc), NULL);
+		goto out;
+	}
+	result = json_object();
+	json_object_set(result, "items", items);
+	if (n > limit && last) {
+		char *next = cursor_encode(ent, sort, json_object_get(last, sortcol),
+					   json_integer_value(json_object_get(last, "id")));
+
+		json_object_set_new(result, "next_cursor", json_string(next));
+		free(next);
+	} else {
+		json_object_set_new(result, "next_cursor", json_null());
+	}
+out:
+	if (st)
+		store_done(st);
+	for (int i = 0; i < q.nbinds; i++)
+		free(q.binds[i].owned);
+	buf_free(&q.sql);
+	json_decref(items);
+	json_decref(cursor);
+	return result;
+}

@@ -1,0 +1,63 @@
+/*
+ * Generic create/read/list/update/delete of any described entity. Nothing
+ * here is written per entity: the SQL, the validation and the JSON come from
+ * the struct entity tables. Writes run inside a store write job; reads on a
+ * read connection.
+ */
+#ifndef RAPPORT_RECORD_H
+#define RAPPORT_RECORD_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../lib/err.h"
+#include "entity.h"
+
+struct store;
+struct store_conn;
+
+/*
+ * Checks a request body field by field, without the store: unknown fields,
+ * types, enums, lengths, times. On success returns the normalised input (new
+ * reference: only the fields given, lists deduplicated, times in UTC); on
+ * failure NULL with e filled. patch: fields may be null to clear them and
+ * required fields may be absent.
+ */
+json_t *record_decode(const struct entity *ent, json_t *body, int patch, struct err *e);
+
+/* In a write job. *out (new reference) is the stored record. */
+int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
+		  int64_t owner_id, json_t **out, struct err *e);
+/* In a write job. version: what If-Match named (-1 for "*"); 412 when it
+ * differs. */
+int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
+		  int64_t version, json_t *input, json_t **out, struct err *e);
+int record_delete(struct store_conn *c, const struct entity *ent, int64_t id,
+		  int64_t version, struct err *e);
+
+/* The record, or NULL with E_NOT_FOUND (or E_UNAVAILABLE) in e. */
+json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id, struct err *e);
+
+struct list_param {
+	const char *key, *value;
+};
+
+/*
+ * A list: params are the query string's pairs (limit, cursor, sort, q, tag,
+ * filters). forced, if not NULL, is one more equality filter that the caller
+ * imposes (a timeline's organization_id); default_sort overrides the
+ * entity's. Returns {"items": [...], "next_cursor": ...} or NULL with e.
+ */
+json_t *record_list(struct store *s, struct store_conn *c, const struct entity *ent,
+		    const struct list_param *params, size_t nparams,
+		    const struct list_param *forced, const char *default_sort,
+		    struct err *e);
+
+/* Cursors are signed with this key (from the store's settings). */
+void record_set_cursor_key(const unsigned char *key, size_t len);
+
+/* 1 if the record id of ent exists (for references). */
+int record_exists(struct store_conn *c, const struct entity *ent, int64_t id);
+
+#endif

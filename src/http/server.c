@@ -1,0 +1,208 @@
+/*
+ * libmicrohttpd glue. The access handler is called several times per
+ * request: the first call only creates the request context (answering then
+ * would make libmicrohttpd close the connection), further calls deliver the
+ * body, and the last one dispatches. A write suspends the connection; the
+ * store writer resumes it, and the next call queues the answer.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "../store/store.h"
+#include "request.h"
+#include "router.h"
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct store *store;
+	atomic_int inflight;
+};
+
+static void request_free(struct request *r)
+{
+	if (r->job_free)
+		r->job_free(r->job);
+	json_decref(r->json);
+	buf_free(&r->body);
+	free(r->path);
+	free(r->resp);
+	for (int i = 0; i < r->nhdr; i++) {
+		free(r->hdr_name[i]);
+		free(r->hdr_value[i]);
+	}
+	free(r);
+}
+
+static enum MHD_Result queue(struct request *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		return MHD_NO;
+	r->resp = NULL;
+	if (r->resp_len && r->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	for (int i = 0; i < r->nhdr; i++)
+		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+				 const char *method, const char *version,
+				 const char *upload_data, size_t *upload_data_size,
+				 void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct request *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		int64_t n;
+
+		r = xcalloc(1, sizeof *r);
+		r->conn = conn;
+		r->store = srv->store;
+		r->method = method;
+		r->path = xstrndup(url, strnlen(url, LIMIT_URL_BYTES + 1));
+		r->start_us = time_mono_us();
+		r->status = 500;
+		buf_init(&r->body, LIMIT_BODY_BYTES);
+		if (cl && (parse_i64(cl, strlen(cl), 0, INT64_MAX, &n) || n > LIMIT_BODY_BYTES))
+			r->body_too_large = 1;
+		atomic_fetch_add(&srv->inflight, 1);
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (r->body_too_large) {
+			/* Answer now; the rest of the body is not read. */
+			resp_errorf(r, E_TOO_LARGE, "the body is larger than %d bytes",
+				    LIMIT_BODY_BYTES);
+			*upload_data_size = 0;
+			return queue(r);
+		}
+		if (buf_append(&r->body, upload_data, *upload_data_size) != 0) {
+			r->body_too_large = 1;
+			buf_free(&r->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->state == REQ_NEW) {
+		router_dispatch(r);
+		if (r->state == REQ_WAITING)
+			return MHD_YES;
+	}
+	return queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct request *r = *con_cls;
+	char line[600], path[256];
+	int n;
+
+	(void)conn;
+	if (!r)
+		return;
+	log_escape(r->path, path, sizeof path);
+	n = snprintf(line, sizeof line, "%s %s %d %lldus%s\n", r->method, path,
+		     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? r->status : 499,
+		     (long long)(time_mono_us() - r->start_us),
+		     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0)
+		n = 0;
+	request_free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\n")] = 0;
+	log_msg(LOG_WARN, "http: %s", msg);
+}
+
+int http_start(const struct http_config *cfg, struct http_server **out, char *why, size_t n)
+{
+	struct http_server *srv;
+	struct sockaddr_in6 a6;
+	struct sockaddr_in a4;
+	struct sockaddr *sa;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	const char *host = strcmp(cfg->host, "localhost") == 0 ? "127.0.0.1" : cfg->host;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads :
+			   (unsigned)(cores > 0 ? cores : 2);
+
+	memset(&a4, 0, sizeof a4);
+	memset(&a6, 0, sizeof a6);
+	if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t)cfg->port);
+		sa = (struct sockaddr *)&a4;
+	} else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t)cfg->port);
+		sa = (struct sockaddr *)&a6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		snprintf(why, n, "%s is not a numeric IPv4 or IPv6 address", cfg->host);
+		return -1;
+	}
+	srv = xcalloc(1, sizeof *srv);
+	srv->store = cfg->store;
+	srv->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_access, srv,
+				       MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+				       MHD_OPTION_SOCK_ADDR, sa,
+				       MHD_OPTION_THREAD_POOL_SIZE, threads,
+				       MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+				       MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				       MHD_OPTION_END);
+	if (!srv->daemon) {
+		snprintf(why, n, "cannot listen on %s:%d (address in use or not permitted)",
+			 cfg->host, cfg->port);
+		free(srv);
+		return -1;
+	}
+	*out = srv;
+	return 0;
+}
+
+void http_stop(struct http_server *srv)
+{
+	MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	/* Let requests in flight, including suspended writes, finish. */
+	for (int i = 0; i < 1000 && atomic_load(&srv->inflight) > 0; i++)
+		usleep(10000);
+	MHD_stop_daemon(srv->daemon);
+	free(srv);
+}

@@ -1,0 +1,52 @@
+/* rapport: the command. Dispatches to src/cli/, one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#ifndef RAPPORT_VERSION
+#define RAPPORT_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+} commands[] = {
+	{ "serve", cli_serve, "serve [--db URL] [--listen HOST:PORT] [--threads N]" },
+	{ "init", cli_init, "init [--db URL] [--admin EMAIL] [--demo]" },
+	{ "migrate", cli_migrate, "migrate [--db URL]" },
+	{ "token", cli_token, "token create [--db URL] --user EMAIL [--name NAME]" },
+};
+
+static void help(FILE *f)
+{
+	fprintf(f, "rapport %s: relationship management server\n\nusage:\n", RAPPORT_VERSION);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  rapport %s\n", commands[i].usage);
+	fprintf(f, "  rapport --help | --version\n\n"
+		   "URL is a SQLite file (PATH or sqlite:PATH); the default is rapport.db.\n"
+		   "init takes the admin password from RAPPORT_ADMIN_PASSWORD, or prints a new one.\n"
+		   "Exit status: 0 ok, 64 wrong arguments, 65 bad data, 66 store cannot be opened.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		help(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		help(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("rapport %s\n", RAPPORT_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "rapport: unknown command %s (see rapport --help)\n", argv[1]);
+	return EXIT_USAGE;
+}

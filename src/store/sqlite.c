@@ -1,0 +1,1226 @@
+/*
+ * The SQLite engine behind store.h.
+ *
+ * Connections. Each reading thread gets its own connection (a pthread key per
+ * store), opened on first use; when the thread exits its connection goes to
+ * an idle list for the next thread, so a churning thread pool does not pile
+ * up connections. Readers are query_only: in WAL mode they read a snapshot
+ * and never wait for the writer, and a write slipped onto one fails at once
+ * instead of fighting the writer for the lock. Page caches are small (a few
+ * MB per connection) and mmap is off, so a ~300 MB database keeps the whole
+ * server near 64 MB resident; the OS page cache does the rest.
+ *
+ * Statements are cached per connection by SQL text: a 256-bucket hash over
+ * at most LIMIT_STMT_CACHE entries with an LRU list; evicted ones are
+ * finalized. A statement is lent out between store_prepare and store_done;
+ * preparing text whose cached statement is already lent (a nested query)
+ * gives an uncached statement, finalized by store_done.
+ *
+ * Writes. One thread owns the only write connection. Jobs are queued (FIFO,
+ * ceiling SQ_QUEUE_MAX) and the writer takes up to SQ_BATCH_MAX at a time:
+ * BEGIN IMMEDIATE, each job inside its own SAVEPOINT (released if it returns
+ * STORE_OK, rolled back alone otherwise), one COMMIT at synchronous=FULL, and
+ * only then does any job of the batch learn its result. One fsync is shared
+ * by the whole batch, which is what lets many durable writes per second
+ * through a disk that can do only a few thousand fsyncs.
+ *
+ * A job runs on the writer thread: it must not call store_write (that would
+ * wait for itself; it fails with STORE_ERROR instead) and it cannot BEGIN,
+ * COMMIT, ROLLBACK or touch the job savepoint (an authorizer refuses them).
+ * If SQLite itself abandons the transaction mid-batch (I/O error, disk full,
+ * INSERT OR ROLLBACK), the jobs already run in it lost their work and get
+ * STORE_ERROR; the rest of the batch goes on in a new transaction.
+ *
+ * Migrations run on a connection of their own with foreign keys off, each in
+ * its own transaction followed by PRAGMA foreign_key_check, which is SQLite's
+ * documented way to rebuild tables.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "store/backend.h"
+
+#define SQ_BUSY_MS		5000
+#define SQ_READER_CACHE_KIB	2048
+#define SQ_WRITER_CACHE_KIB	4096
+#define SQ_WAL_LIMIT_BYTES	(64 * 1024 * 1024)	/* WAL file kept after checkpoints */
+#define SQ_BATCH_MAX		512			/* jobs per transaction */
+#define SQ_QUEUE_MAX		65536			/* queued jobs before producers wait */
+#define SQ_FREE_JOBS_MAX	1024			/* async job structs kept for reuse */
+#define SQ_BUCKETS		256			/* power of two, >= 2 * LIMIT_STMT_CACHE */
+#define SQ_SAVEPOINT		"rapport_job"
+
+enum sq_role { SQ_READER, SQ_WRITER, SQ_MIGRATOR };
+
+struct sq_conn;
+
+struct sq_stmt {
+	struct store_stmt base;
+	sqlite3_stmt *st;
+	struct sq_conn *conn;
+	char *sql;			/* cache key; NULL when uncached */
+	uint64_t hash;
+	struct sq_stmt *hnext;		/* bucket chain */
+	struct sq_stmt *prev, *next;	/* LRU list, or the uncached list */
+	int lent;
+};
+
+struct sq_conn {
+	struct store_conn base;
+	sqlite3 *db;
+	struct sq_store *store;
+	struct sq_stmt *buckets[SQ_BUCKETS];
+	struct sq_stmt *lru_head, *lru_tail;	/* most recently prepared first */
+	struct sq_stmt *uncached;	/* lent statements outside the cache */
+	int ncached, nlent;
+	int own_err;				/* err[] describes the last failure */
+	char err[160];
+	struct sq_conn *next_all, *next_idle;
+};
+
+struct sq_job {
+	store_job_fn fn;
+	void *arg;
+	void (*done)(void *arg, int rc);
+	pthread_cond_t *wake;		/* a store_write caller waits on it; NULL: async */
+	int rc;
+	int finished;
+	struct sq_job *next;
+};
+
+struct sq_store {
+	struct store base;
+	char *path;
+
+	pthread_key_t reader_key;
+	int have_key;
+	pthread_mutex_t conns_lock;
+	struct sq_conn *readers;	/* every reader, for store_close */
+	struct sq_conn *idle;		/* readers whose thread has exited */
+
+	struct sq_conn *wconn;
+	sqlite3_stmt *begin, *commit, *rollback, *savepoint, *release, *rollback_to;
+	pthread_t writer;
+	int writer_running;
+	int in_job;			/* writer thread only: the authorizer's switch */
+
+	pthread_mutex_t lock;		/* everything below */
+	pthread_cond_t work;		/* the writer waits for jobs */
+	pthread_cond_t room;		/* producers wait for queue space */
+	struct sq_job *head, *tail;
+	size_t queued;
+	struct sq_job *free_jobs;
+	size_t nfree;
+	int stopping;
+};
+
+static const struct store_ops sq_ops;
+
+static int sq_map(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+		return STORE_OK;
+	case SQLITE_ROW:
+		return STORE_ROW;
+	case SQLITE_DONE:
+		return STORE_DONE;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONSTRAINT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+		return STORE_UNAVAILABLE;
+	default:
+		return STORE_ERROR;
+	}
+}
+
+/* A failed commit fails every job of the batch; only I/O is "unavailable". */
+static int sq_commit_failure(int rc)
+{
+	return sq_map(rc) == STORE_UNAVAILABLE ? STORE_UNAVAILABLE : STORE_ERROR;
+}
+
+static void sq_set_err(struct sq_conn *c, const char *msg)
+{
+	snprintf(c->err, sizeof c->err, "%s", msg);
+	c->own_err = 1;
+}
+
+/* sqlite3_errmsg, plus the OS reason when there is one. */
+static void sq_db_reason(sqlite3 *db, char *out, size_t n)
+{
+	int sys = db ? sqlite3_system_errno(db) : 0;
+
+	if (!db)
+		snprintf(out, n, "out of memory");
+	else if (sys)
+		snprintf(out, n, "%s (%s)", sqlite3_errmsg(db), strerror(sys));
+	else
+		snprintf(out, n, "%s", sqlite3_errmsg(db));
+}
+
+/* --- statements ------------------------------------------------------- */
+
+static void lru_unlink(struct sq_conn *c, struct sq_stmt *st)
+{
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		c->lru_head = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	else
+		c->lru_tail = st->prev;
+	st->prev = st->next = NULL;
+}
+
+static void lru_push(struct sq_conn *c, struct sq_stmt *st)
+{
+	st->prev = NULL;
+	st->next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->prev = st;
+	else
+		c->lru_tail = st;
+	c->lru_head = st;
+}
+
+static void uncached_unlink(struct sq_conn *c, struct sq_stmt *st)
+{
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		c->uncached = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+}
+
+static void stmt_free(struct sq_stmt *st)
+{
+	sqlite3_finalize(st->st);
+	free(st->sql);
+	free(st);
+}
+
+static void cache_evict(struct sq_conn *c, struct sq_stmt *st)
+{
+	struct sq_stmt **pp = &c->buckets[st->hash & (SQ_BUCKETS - 1)];
+
+	while (*pp != st)
+		pp = &(*pp)->hnext;
+	*pp = st->hnext;
+	lru_unlink(c, st);
+	c->ncached--;
+	stmt_free(st);
+}
+
+/* Makes room for one more cached statement; 0 if every entry is lent out. */
+static int cache_room(struct sq_conn *c)
+{
+	struct sq_stmt *st;
+
+	if (c->ncached < LIMIT_STMT_CACHE)
+		return 1;
+	for (st = c->lru_tail; st; st = st->prev) {
+		if (!st->lent) {
+			cache_evict(c, st);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static struct store_stmt *sq_prepare(struct store_conn *cb, const char *sql)
+{
+	struct sq_conn *c = (struct sq_conn *)cb;
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	struct sq_stmt *st;
+	sqlite3_stmt *raw = NULL;
+	const char *tail, *p;
+	size_t len;
+	int rc, cache;
+
+	for (p = sql; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	len = (size_t)(p - sql);
+	for (st = c->buckets[h & (SQ_BUCKETS - 1)]; st; st = st->hnext)
+		if (st->hash == h && strcmp(st->sql, sql) == 0)
+			break;
+	if (st && !st->lent) {
+		if (st != c->lru_head) {
+			lru_unlink(c, st);
+			lru_push(c, st);
+		}
+		st->lent = 1;
+		c->nlent++;
+		return &st->base;
+	}
+	cache = !st;
+	if (len >= (size_t)INT32_MAX) {
+		sq_set_err(c, "SQL text too long");
+		return NULL;
+	}
+	rc = sqlite3_prepare_v3(c->db, sql, (int)len + 1, cache ? SQLITE_PREPARE_PERSISTENT : 0,
+				&raw, &tail);
+	if (rc != SQLITE_OK) {
+		c->own_err = 0;
+		return NULL;
+	}
+	if (!raw) {
+		sq_set_err(c, "empty SQL statement");
+		return NULL;
+	}
+	/* SQLite would silently ignore a second statement; say so instead. */
+	while (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';')
+		tail++;
+	if (*tail) {
+		sqlite3_finalize(raw);
+		sq_set_err(c, "more than one SQL statement given to store_prepare");
+		return NULL;
+	}
+	st = xcalloc(1, sizeof *st);
+	st->base.ops = &sq_ops;
+	st->st = raw;
+	st->conn = c;
+	st->hash = h;
+	if (cache && cache_room(c)) {
+		struct sq_stmt **bucket = &c->buckets[h & (SQ_BUCKETS - 1)];
+
+		st->sql = xstrndup(sql, len);
+		st->hnext = *bucket;
+		*bucket = st;
+		lru_push(c, st);
+		c->ncached++;
+	} else {
+		st->next = c->uncached;
+		if (c->uncached)
+			c->uncached->prev = st;
+		c->uncached = st;
+	}
+	st->lent = 1;
+	c->nlent++;
+	return &st->base;
+}
+
+static void sq_done(struct store_stmt *sb)
+{
+	struct sq_stmt *st = (struct sq_stmt *)sb;
+	struct sq_conn *c = st->conn;
+
+	sqlite3_reset(st->st);
+	sqlite3_clear_bindings(st->st);
+	if (!st->lent)
+		return;
+	st->lent = 0;
+	c->nlent--;
+	if (!st->sql) {
+		uncached_unlink(c, st);
+		stmt_free(st);
+	}
+}
+
+/* Takes back statements a caller forgot to hand back, so that their open
+ * read or write does not hold up a commit or a checkpoint. */
+static void conn_reclaim(struct sq_conn *c)
+{
+	struct sq_stmt *st, *next;
+
+	for (st = c->lru_head; st && c->nlent; st = st->next) {
+		if (st->lent) {
+			sqlite3_reset(st->st);
+			sqlite3_clear_bindings(st->st);
+			st->lent = 0;
+			c->nlent--;
+		}
+	}
+	for (st = c->uncached; st; st = next) {
+		next = st->next;
+		stmt_free(st);
+	}
+	c->uncached = NULL;
+	c->nlent = 0;
+}
+
+static int bind_rc(struct sq_stmt *st, int rc)
+{
+	if (rc == SQLITE_OK)
+		return STORE_OK;
+	st->conn->own_err = 0;
+	return sq_map(rc);
+}
+
+static int sq_bind_int(struct store_stmt *sb, int idx, int64_t v)
+{
+	struct sq_stmt *st = (struct sq_stmt *)sb;
+
+	return bind_rc(st, sqlite3_bind_int64(st->st, idx, v));
+}
+
+static int sq_bind_double(struct store_stmt *sb, int idx, double v)
+{
+	struct sq_stmt *st = (struct sq_stmt *)sb;
+
+	return bind_rc(st, sqlite3_bind_double(st->st, idx, v));
+}
+
+static int sq_bind_text(struct store_stmt *sb, int idx, const char *s, size_t len)
+{
+	struct sq_stmt *st = (struct sq_stmt *)sb;
+
+	if (len > (size_t)INT32_MAX) {
+		sq_set_err(st->conn, "text parameter too long");
+		return STORE_ERROR;
+	}
+	/* A NULL pointer would bind SQL NULL; the caller asked for text. */
+	return bind_rc(st, sqlite3_bind_text(st->st, idx, s ? s : "", (int)len,
+					     SQLITE_TRANSIENT));
+}
+
+static int sq_bind_null(struct store_stmt *sb, int idx)
+{
+	struct sq_stmt *st = (struct sq_stmt *)sb;
+
+	return bind_rc(st, sqlite3_bind_null(st->st, idx));
+}
+
+static int sq_step(struct store_stmt *sb)
+{
+	struct sq_stmt *st = (struct sq_stmt *)sb;
+	int rc = sqlite3_step(st->st);
+
+	if (rc == SQLITE_ROW)
+		return STORE_ROW;
+	if (rc == SQLITE_DONE)
+		return STORE_DONE;
+	st->conn->own_err = 0;
+	return sq_map(rc);
+}
+
+static int sq_col_null(struct store_stmt *sb, int col)
+{
+	return sqlite3_column_type(((struct sq_stmt *)sb)->st, col) == SQLITE_NULL;
+}
+
+static int64_t sq_col_int(struct store_stmt *sb, int col)
+{
+	return sqlite3_column_int64(((struct sq_stmt *)sb)->st, col);
+}
+
+static double sq_col_double(struct store_stmt *sb, int col)
+{
+	return sqlite3_column_double(((struct sq_stmt *)sb)->st, col);
+}
+
+/* NULL (and *len 0) for SQL NULL. */
+static const char *sq_col_text(struct store_stmt *sb, int col, size_t *len)
+{
+	sqlite3_stmt *st = ((struct sq_stmt *)sb)->st;
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	if (len)
+		*len = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	return (const char *)t;
+}
+
+/* --- connections -------------------------------------------------------- */
+
+static int64_t sq_changes(struct store_conn *cb)
+{
+	return sqlite3_changes64(((struct sq_conn *)cb)->db);
+}
+
+static const char *sq_errmsg(struct store_conn *cb)
+{
+	struct sq_conn *c = (struct sq_conn *)cb;
+
+	return c->own_err ? c->err : sqlite3_errmsg(c->db);
+}
+
+static int sq_exec(struct store_conn *cb, const char *sql)
+{
+	struct sq_conn *c = (struct sq_conn *)cb;
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return STORE_OK;
+	c->own_err = 0;
+	return sq_map(rc);
+}
+
+/* The writer connection runs transaction control itself; a job doing it too
+ * would commit or drop its batch-mates' work behind the writer's back. */
+static int sq_authorize(void *p, int action, const char *a, const char *b,
+			const char *db, const char *trigger)
+{
+	const struct sq_store *s = p;
+
+	(void)a;
+	(void)db;
+	(void)trigger;
+	if (!s->in_job)
+		return SQLITE_OK;
+	if (action == SQLITE_TRANSACTION)
+		return SQLITE_DENY;
+	if (action == SQLITE_SAVEPOINT && b && strcasecmp(b, SQ_SAVEPOINT) == 0)
+		return SQLITE_DENY;
+	return SQLITE_OK;
+}
+
+static void conn_close(struct sq_conn *c)
+{
+	struct sq_stmt *st, *next;
+	int rc;
+
+	if (!c)
+		return;
+	for (st = c->lru_head; st; st = next) {
+		next = st->next;
+		stmt_free(st);
+	}
+	for (st = c->uncached; st; st = next) {
+		next = st->next;
+		stmt_free(st);
+	}
+	rc = sqlite3_close(c->db);
+	if (rc != SQLITE_OK)
+		log_msg(LOG_ERROR, "store: closing a connection: %s", sqlite3_errstr(rc));
+	free(c);
+}
+
+static int set_wal(struct sq_conn *c, char *why, size_t whylen)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	char reason[256];
+	int rc, ret = -1;
+
+	rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sq_db_reason(c->db, reason, sizeof reason);
+		snprintf(why, whylen, "cannot open database %s: %s", c->store->path, reason);
+		goto out;
+	}
+	mode = sqlite3_column_text(st, 0);
+	/* Without WAL readers would block the writer and the other way round. */
+	if (!mode || strcasecmp((const char *)mode, "wal") != 0) {
+		snprintf(why, whylen, "database %s cannot use WAL mode (journal mode is %s)",
+			 c->store->path, mode ? (const char *)mode : "unknown");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int conn_open(struct sq_store *s, enum sq_role role, struct sq_conn **out,
+		     char *why, size_t whylen)
+{
+	struct sq_conn *c = xcalloc(1, sizeof *c);
+	char sql[256], reason[256];
+	int rc;
+
+	c->base.ops = &sq_ops;
+	c->store = s;
+	rc = sqlite3_open_v2(s->path, &c->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
+			     (role == SQ_WRITER ? SQLITE_OPEN_CREATE : 0), NULL);
+	if (rc != SQLITE_OK) {
+		sq_db_reason(c->db, reason, sizeof reason);
+		snprintf(why, whylen, "cannot open database %s: %s", s->path, reason);
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, SQ_BUSY_MS);
+	snprintf(sql, sizeof sql,
+		 "PRAGMA foreign_keys=%s; PRAGMA cache_size=-%d; PRAGMA mmap_size=0; %s",
+		 role == SQ_MIGRATOR ? "OFF" : "ON",
+		 role == SQ_READER ? SQ_READER_CACHE_KIB : SQ_WRITER_CACHE_KIB,
+		 role == SQ_READER ? "PRAGMA query_only=1;" : "PRAGMA synchronous=FULL;");
+	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	if (rc == SQLITE_OK && role == SQ_WRITER) {
+		snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%d", SQ_WAL_LIMIT_BYTES);
+		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK) {
+		sq_db_reason(c->db, reason, sizeof reason);
+		snprintf(why, whylen, "cannot set up database %s: %s", s->path, reason);
+		goto fail;
+	}
+	if (role == SQ_WRITER && set_wal(c, why, whylen))
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	return -1;
+}
+
+/* A connection goes back to the store when its thread ends. */
+static void reader_exit(void *p)
+{
+	struct sq_conn *c = p;
+	struct sq_store *s = c->store;
+
+	conn_reclaim(c);
+	pthread_mutex_lock(&s->conns_lock);
+	c->next_idle = s->idle;
+	s->idle = c;
+	pthread_mutex_unlock(&s->conns_lock);
+}
+
+static struct store_conn *sq_acquire(struct store *sb)
+{
+	struct sq_store *s = (struct sq_store *)sb;
+	struct sq_conn *c = pthread_getspecific(s->reader_key);
+	char why[512];
+
+	if (c)
+		return &c->base;
+	pthread_mutex_lock(&s->conns_lock);
+	c = s->idle;
+	if (c)
+		s->idle = c->next_idle;
+	pthread_mutex_unlock(&s->conns_lock);
+	if (!c) {
+		if (conn_open(s, SQ_READER, &c, why, sizeof why)) {
+			log_msg(LOG_ERROR, "store: %s", why);
+			return NULL;
+		}
+		pthread_mutex_lock(&s->conns_lock);
+		c->next_all = s->readers;
+		s->readers = c;
+		pthread_mutex_unlock(&s->conns_lock);
+	}
+	pthread_setspecific(s->reader_key, c);
+	return &c->base;
+}
+
+/* A thread keeps its connection until it exits or the store closes. */
+static void sq_release(struct store_conn *c)
+{
+	(void)c;
+}
+
+/* --- the writer --------------------------------------------------------- */
+
+/* Runs one prepared transaction-control statement; an SQLite code. */
+static int ctl(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int run_job(struct sq_store *s, struct sq_job *j)
+{
+	struct sq_conn *c = s->wconn;
+	int rc;
+
+	rc = ctl(s->savepoint);
+	if (rc != SQLITE_OK)
+		return sq_map(rc);
+	s->in_job = 1;
+	rc = j->fn(&c->base, j->arg);
+	s->in_job = 0;
+	if (c->nlent) {
+		log_msg(LOG_WARN, "store: a write job left %d statement(s) open", c->nlent);
+		conn_reclaim(c);
+	}
+	if (sqlite3_get_autocommit(c->db))
+		return rc == STORE_OK ? STORE_ERROR : rc;
+	if (rc == STORE_OK) {
+		if (ctl(s->release) == SQLITE_OK)
+			return STORE_OK;
+		rc = STORE_ERROR;
+	}
+	ctl(s->rollback_to);
+	ctl(s->release);
+	return rc;
+}
+
+static void fail_jobs(struct sq_job *from, const struct sq_job *to, int rc)
+{
+	for (; from != to; from = from->next)
+		from->rc = rc;
+}
+
+static void run_batch(struct sq_store *s, struct sq_job *batch)
+{
+	sqlite3 *db = s->wconn->db;
+	struct sq_job *j, *txn = NULL;	/* first job of the open transaction */
+	int rc;
+
+	for (j = batch; j; j = j->next) {
+		if (!txn) {
+			rc = ctl(s->begin);
+			if (rc != SQLITE_OK) {
+				log_msg(LOG_ERROR, "store: cannot begin a write: %s",
+					sqlite3_errmsg(db));
+				fail_jobs(j, NULL, sq_map(rc));
+				return;
+			}
+			txn = j;
+		}
+		j->rc = run_job(s, j);
+		if (sqlite3_get_autocommit(db)) {
+			log_msg(LOG_ERROR, "store: a write job ended its batch's transaction: %s",
+				sqlite3_errmsg(db));
+			fail_jobs(txn, j, STORE_ERROR);
+			if (j->rc == STORE_OK)
+				j->rc = STORE_ERROR;
+			txn = NULL;
+		}
+	}
+	if (!txn)
+		return;
+	rc = ctl(s->commit);
+	if (rc != SQLITE_OK) {
+		log_msg(LOG_ERROR, "store: commit failed: %s", sqlite3_errmsg(db));
+		if (!sqlite3_get_autocommit(db))
+			ctl(s->rollback);
+		fail_jobs(txn, NULL, sq_commit_failure(rc));
+	}
+}
+
+/* Tells every job of the batch its result, in queue order, then recycles the
+ * async ones. */
+static void finish_batch(struct sq_store *s, struct sq_job *batch)
+{
+	struct sq_job *j, *next, *spent = NULL, *spare = NULL;
+
+	for (j = batch; j; j = next) {
+		next = j->next;
+		if (j->wake) {
+			/* The waiter's stack frame, j included, is gone once
+			 * it sees finished and the lock is free. */
+			pthread_mutex_lock(&s->lock);
+			j->finished = 1;
+			pthread_cond_signal(j->wake);
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
+		if (j->done)
+			j->done(j->arg, j->rc);
+		j->next = spent;
+		spent = j;
+	}
+	if (!spent)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (j = spent; j; j = next) {
+		next = j->next;
+		if (s->nfree < SQ_FREE_JOBS_MAX) {
+			j->next = s->free_jobs;
+			s->free_jobs = j;
+			s->nfree++;
+		} else {
+			j->next = spare;
+			spare = j;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (j = spare; j; j = next) {
+		next = j->next;
+		free(j);
+	}
+}
+
+static void *writer_main(void *p)
+{
+	struct sq_store *s = p;
+	struct sq_job *batch, *last;
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->work, &s->lock);
+		if (!s->head)
+			break;
+		batch = last = s->head;
+		for (n = 1; n < SQ_BATCH_MAX && last->next; n++)
+			last = last->next;
+		s->head = last->next;
+		if (!s->head)
+			s->tail = NULL;
+		last->next = NULL;
+		if (s->queued >= SQ_QUEUE_MAX)
+			pthread_cond_broadcast(&s->room);
+		s->queued -= n;
+		pthread_mutex_unlock(&s->lock);
+		run_batch(s, batch);
+		finish_batch(s, batch);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static int on_writer(const struct sq_store *s)
+{
+	return s->writer_running && pthread_equal(pthread_self(), s->writer);
+}
+
+/* Called with s->lock held; -1 once store_close has begun. The writer itself
+ * never waits for room (it is the one that makes it) and may still queue
+ * while closing: it drains the queue before it stops. */
+static int enqueue(struct sq_store *s, struct sq_job *j)
+{
+	int writer = on_writer(s);
+
+	while (s->queued >= SQ_QUEUE_MAX && !s->stopping && !writer)
+		pthread_cond_wait(&s->room, &s->lock);
+	if (s->stopping && !writer)
+		return -1;
+	j->next = NULL;
+	if (s->tail)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	s->queued++;
+	pthread_cond_signal(&s->work);
+	return 0;
+}
+
+static int sq_write(struct store *sb, store_job_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)sb;
+	struct sq_job j = { .fn = fn, .arg = arg };
+	pthread_cond_t wake;
+
+	if (on_writer(s)) {
+		log_msg(LOG_ERROR, "store: store_write called from a write job; refused");
+		return STORE_ERROR;
+	}
+	pthread_cond_init(&wake, NULL);
+	j.wake = &wake;
+	pthread_mutex_lock(&s->lock);
+	if (enqueue(s, &j) == 0)
+		while (!j.finished)
+			pthread_cond_wait(&wake, &s->lock);
+	else
+		j.rc = STORE_UNAVAILABLE;
+	pthread_mutex_unlock(&s->lock);
+	pthread_cond_destroy(&wake);
+	return j.rc;
+}
+
+static void sq_write_async(struct store *sb, store_job_fn fn, void *arg,
+			   void (*done)(void *arg, int rc))
+{
+	struct sq_store *s = (struct sq_store *)sb;
+	struct sq_job *j;
+
+	pthread_mutex_lock(&s->lock);
+	j = s->free_jobs;
+	if (j) {
+		s->free_jobs = j->next;
+		s->nfree--;
+	} else {
+		j = xmalloc(sizeof *j);
+	}
+	*j = (struct sq_job){ .fn = fn, .arg = arg, .done = done };
+	if (enqueue(s, j) == 0) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	j->next = s->free_jobs;
+	s->free_jobs = j;
+	s->nfree++;
+	pthread_mutex_unlock(&s->lock);
+	/* Used after store_close began: no writer is left to call done. */
+	if (done)
+		done(arg, STORE_UNAVAILABLE);
+}
+
+/* --- open, migrate, close ------------------------------------------------ */
+
+static void sq_free(struct sq_store *s)
+{
+	struct sq_conn *c, *next;
+	struct sq_job *j;
+
+	if (s->have_key)
+		pthread_key_delete(s->reader_key);
+	for (c = s->readers; c; c = next) {
+		next = c->next_all;
+		conn_close(c);
+	}
+	sqlite3_finalize(s->begin);
+	sqlite3_finalize(s->commit);
+	sqlite3_finalize(s->rollback);
+	sqlite3_finalize(s->savepoint);
+	sqlite3_finalize(s->release);
+	sqlite3_finalize(s->rollback_to);
+	conn_close(s->wconn);
+	while ((j = s->free_jobs)) {
+		s->free_jobs = j->next;
+		free(j);
+	}
+	pthread_cond_destroy(&s->room);
+	pthread_cond_destroy(&s->work);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->conns_lock);
+	free(s->path);
+	free(s);
+}
+
+static void sq_close(struct store *sb)
+{
+	struct sq_store *s = (struct sq_store *)sb;
+
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->work);
+	pthread_cond_broadcast(&s->room);
+	pthread_mutex_unlock(&s->lock);
+	if (s->writer_running)
+		pthread_join(s->writer, NULL);
+	s->writer_running = 0;
+	sq_free(s);
+}
+
+/* SQLite's default "unable to open database file" does not say which part of
+ * the path is wrong; the operator should not have to guess. */
+static int check_path(const char *path, char *why, size_t whylen)
+{
+	struct stat sb;
+	char *copy, *dir;
+	int fd, ret = -1;
+
+	if (!*path) {
+		snprintf(why, whylen, "no database path given");
+		return -1;
+	}
+	if (strcmp(path, ":memory:") == 0) {
+		snprintf(why, whylen, "an in-memory database cannot be shared by the "
+			 "store's connections; give a file path");
+		return -1;
+	}
+	copy = xstrdup(path);
+	dir = dirname(copy);
+	if (stat(dir, &sb) != 0) {
+		snprintf(why, whylen, "cannot open database %s: directory %s: %s", path, dir,
+			 strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		snprintf(why, whylen, "cannot open database %s: %s is not a directory", path, dir);
+		goto out;
+	}
+	if (stat(path, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode)) {
+			snprintf(why, whylen, "cannot open database %s: it is a directory", path);
+			goto out;
+		}
+	} else if (errno == ENOENT) {
+		/* Created here so that it, and the -wal and -shm files SQLite
+		 * derives from it, are readable by the owner only: the database
+		 * holds password and token hashes. */
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST) {
+			snprintf(why, whylen, "cannot create database %s: %s", path,
+				 strerror(errno));
+			goto out;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+static void sq_global_init(void)
+{
+	/* Memory statistics take a global mutex on every allocation, which
+	 * the reader threads would all contend for. Refused (harmlessly) if
+	 * SQLite is already initialised. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static int prepare_ctl(struct sq_store *s, const char *sql, sqlite3_stmt **out)
+{
+	return sqlite3_prepare_v3(s->wconn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+}
+
+int sqlite_store_open(const char *path, struct store **out, char *why, size_t whylen)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct sq_store *s;
+	sigset_t all, old;
+	int rc;
+
+	if (check_path(path, why, whylen))
+		return -1;
+	pthread_once(&once, sq_global_init);
+	s = xcalloc(1, sizeof *s);
+	s->base.ops = &sq_ops;
+	s->path = xstrdup(path);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_cond_init(&s->work, NULL);
+	pthread_cond_init(&s->room, NULL);
+	if (pthread_key_create(&s->reader_key, reader_exit) != 0) {
+		snprintf(why, whylen, "cannot create a thread key for database %s", path);
+		goto fail;
+	}
+	s->have_key = 1;
+	if (conn_open(s, SQ_WRITER, &s->wconn, why, whylen))
+		goto fail;
+	sqlite3_set_authorizer(s->wconn->db, sq_authorize, s);
+	rc = prepare_ctl(s, "BEGIN IMMEDIATE", &s->begin);
+	if (rc == SQLITE_OK)
+		rc = prepare_ctl(s, "COMMIT", &s->commit);
+	if (rc == SQLITE_OK)
+		rc = prepare_ctl(s, "ROLLBACK", &s->rollback);
+	if (rc == SQLITE_OK)
+		rc = prepare_ctl(s, "SAVEPOINT " SQ_SAVEPOINT, &s->savepoint);
+	if (rc == SQLITE_OK)
+		rc = prepare_ctl(s, "RELEASE " SQ_SAVEPOINT, &s->release);
+	if (rc == SQLITE_OK)
+		rc = prepare_ctl(s, "ROLLBACK TO " SQ_SAVEPOINT, &s->rollback_to);
+	if (rc != SQLITE_OK) {
+		snprintf(why, whylen, "database %s: %s", path, sqlite3_errmsg(s->wconn->db));
+		goto fail;
+	}
+	/* Signals belong to the main thread, not to the writer. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&s->writer, NULL, writer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(why, whylen, "cannot start the writer thread: %s", strerror(rc));
+		goto fail;
+	}
+	pthread_setname_np(s->writer, "store-writer");
+	s->writer_running = 1;
+	*out = &s->base;
+	return 0;
+fail:
+	sq_free(s);
+	return -1;
+}
+
+static int mig_exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* The migration with the smallest number above after; NULL when none. */
+static const struct migration *mig_next(const struct migration *list, int after)
+{
+	const struct migration *m, *best = NULL;
+
+	for (m = list; m->backend; m++)
+		if (strcmp(m->backend, "sqlite") == 0 && m->number > after &&
+		    (!best || m->number < best->number))
+			best = m;
+	return best;
+}
+
+/* Applies one migration in its own transaction: 1 applied, 0 found already
+ * applied (another process got there first), -1 failed. */
+static int mig_apply(sqlite3 *db, const struct migration *m, char *why, size_t whylen)
+{
+	sqlite3_stmt *st = NULL;
+	char when[TIME_BUF];
+	int rc, ret = -1;
+
+	rc = mig_exec(db, "BEGIN IMMEDIATE");
+	if (rc != SQLITE_OK) {
+		snprintf(why, whylen, "migration %s: cannot begin: %s", m->name, sqlite3_errmsg(db));
+		return -1;
+	}
+	rc = sqlite3_prepare_v2(db, "SELECT 1 FROM schema_migrations WHERE number = ?", -1, &st,
+				NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, m->number);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == SQLITE_ROW) {
+		ret = 0;
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(why, whylen, "migration %s: %s", m->name, sqlite3_errmsg(db));
+		goto out;
+	}
+	if (mig_exec(db, m->sql) != SQLITE_OK) {
+		snprintf(why, whylen, "migration %s failed: %s", m->name, sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(why, whylen, "migration %s leaves broken foreign keys in table %s",
+			 m->name, (const char *)sqlite3_column_text(st, 0));
+		goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(why, whylen, "migration %s: foreign key check: %s", m->name,
+			 sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	time_now_rfc3339(when);
+	rc = sqlite3_prepare_v2(db,
+		"INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, m->number);
+		sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, when, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(why, whylen, "migration %s: recording it: %s", m->name,
+			 sqlite3_errmsg(db));
+		goto out;
+	}
+	ret = 1;
+out:
+	sqlite3_finalize(st);
+	if (ret == 1 && mig_exec(db, "COMMIT") != SQLITE_OK) {
+		snprintf(why, whylen, "migration %s: commit failed: %s", m->name,
+			 sqlite3_errmsg(db));
+		ret = -1;
+	}
+	if (ret != 1 && !sqlite3_get_autocommit(db))
+		mig_exec(db, "ROLLBACK");
+	return ret;
+}
+
+static int sq_migrate(struct store *sb, const struct migration *list, int *applied,
+		      char *why, size_t whylen)
+{
+	struct sq_store *s = (struct sq_store *)sb;
+	const struct migration *m, *k;
+	struct sq_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int known = 0, newest = 0, n = 0, rc, ret = -1;
+
+	for (m = list; m->backend; m++) {
+		if (strcmp(m->backend, "sqlite") != 0)
+			continue;
+		if (m->number <= 0) {
+			snprintf(why, whylen, "migration %s has no number", m->name);
+			return -1;
+		}
+		for (k = list; k != m; k++) {
+			if (strcmp(k->backend, "sqlite") == 0 && k->number == m->number) {
+				snprintf(why, whylen, "migrations %s and %s share number %d",
+					 k->name, m->name, m->number);
+				return -1;
+			}
+		}
+		if (m->number > known)
+			known = m->number;
+	}
+	if (conn_open(s, SQ_MIGRATOR, &c, why, whylen))
+		return -1;
+	if (mig_exec(c->db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			    "number INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+			    "applied_at TEXT NOT NULL)") != SQLITE_OK) {
+		snprintf(why, whylen, "cannot create schema_migrations: %s", sqlite3_errmsg(c->db));
+		goto out;
+	}
+	rc = sqlite3_prepare_v2(c->db, "SELECT coalesce(max(number), 0) FROM schema_migrations",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		snprintf(why, whylen, "cannot read schema_migrations: %s", sqlite3_errmsg(c->db));
+		goto out;
+	}
+	newest = sqlite3_column_int(st, 0);
+	if (newest > known) {
+		snprintf(why, whylen, "database %s is at schema %d but this rapport knows "
+			 "migrations only up to %d; run a newer rapport", s->path, newest, known);
+		goto out;
+	}
+	for (m = mig_next(list, 0); m; m = mig_next(list, m->number)) {
+		rc = mig_apply(c->db, m, why, whylen);
+		if (rc < 0)
+			goto out;
+		if (rc > 0) {
+			log_msg(LOG_INFO, "store: applied migration %s", m->name);
+			n++;
+		}
+	}
+	*applied = n;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	conn_close(c);
+	return ret;
+}
+
+/* --- SQL dialect ---------------------------------------------------------- */
+
+static void sq_sql_fts(const struct store *s, struct buf *sql, const char *table,
+		       const char *idcol)
+{
+	(void)s;
+	buf_printf(sql, "%s IN (SELECT rowid FROM %s_fts WHERE %s_fts MATCH ?)", idcol, table,
+		   table);
+}
+
+static void sq_sql_has_tag(const struct store *s, struct buf *sql, const char *col)
+{
+	(void)s;
+	buf_printf(sql, "EXISTS (SELECT 1 FROM json_each(%s) WHERE value = ?)", col);
+}
+
+static const struct store_ops sq_ops = {
+	.name = "sqlite",
+	.migrate = sq_migrate,
+	.close = sq_close,
+	.acquire = sq_acquire,
+	.release = sq_release,
+	.prepare = sq_prepare,
+	.bind_int = sq_bind_int,
+	.bind_double = sq_bind_double,
+	.bind_text = sq_bind_text,
+	.bind_null = sq_bind_null,
+	.step = sq_step,
+	.col_null = sq_col_null,
+	.col_int = sq_col_int,
+	.col_double = sq_col_double,
+	.col_text = sq_col_text,
+	.done = sq_done,
+	.changes = sq_changes,
+	.errmsg = sq_errmsg,
+	.exec = sq_exec,
+	.write = sq_write,
+	.write_async = sq_write_async,
+	.sql_fts = sq_sql_fts,
+	.sql_has_tag = sq_sql_has_tag,
+};

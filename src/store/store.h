@@ -1,0 +1,96 @@
+/*
+ * The one storage interface. Code above this header never names a backend:
+ * it prepares SQL with '?' placeholders (a backend rewrites them if it must),
+ * binds parameters, steps rows and hands writes to store_write*.
+ *
+ * Reads: store_acquire() gives a connection for reading (SQLite: one per
+ * thread, WAL readers never wait for the writer); store_release() gives it
+ * back. Statements are cached per connection by their SQL text, so preparing
+ * the same text twice is cheap; store_done() returns one to the cache.
+ *
+ * Writes: a job is a function run inside a write transaction. Jobs from many
+ * threads are committed together (group commit): each job runs in its own
+ * savepoint, so a job that fails is undone alone, and every job of a batch
+ * learns the outcome only after the batch is durable.
+ */
+#ifndef RAPPORT_STORE_H
+#define RAPPORT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct store_conn;
+struct store_stmt;
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_ROW,		/* store_step: a row is ready */
+	STORE_DONE,		/* store_step: no more rows */
+	STORE_CONSTRAINT,	/* unique, foreign key, check or not-null failed */
+	STORE_BUSY,		/* a lock could not be had in time */
+	STORE_UNAVAILABLE,	/* the database cannot be reached */
+	STORE_ERROR,		/* anything else; store_errmsg() says what */
+	STORE_ABORT,		/* a job's own refusal: undo it, not an error of the store */
+};
+
+/*
+ * Opens the store named by url: "sqlite:PATH" or a bare PATH (SQLite). Does
+ * not migrate. On failure returns -1 and writes the reason into why.
+ */
+int store_open(const char *url, struct store **out, char *why, size_t whylen);
+/* Applies pending migrations in order; *applied counts them. 0 or -1 + why. */
+int store_migrate(struct store *s, int *applied, char *why, size_t whylen);
+/* Waits for queued writes, stops the writer, closes every connection. */
+void store_close(struct store *s);
+/* "sqlite" or "postgres": for logs and /healthz only. */
+const char *store_backend(const struct store *s);
+
+/* A connection for reads; NULL if the store is unreachable. */
+struct store_conn *store_acquire(struct store *s);
+void store_release(struct store_conn *c);
+
+/* Prepares (or finds in the cache) sql on c; NULL on error (store_errmsg). */
+struct store_stmt *store_prepare(struct store_conn *c, const char *sql);
+/* Parameters are numbered from 1. Text is copied. */
+int store_bind_int(struct store_stmt *st, int idx, int64_t v);
+int store_bind_double(struct store_stmt *st, int idx, double v);
+int store_bind_text(struct store_stmt *st, int idx, const char *s, size_t len);
+int store_bind_null(struct store_stmt *st, int idx);
+/* STORE_ROW, STORE_DONE, or an error code. */
+int store_step(struct store_stmt *st);
+/* Columns are numbered from 0; text stays valid until the next step or done. */
+int store_col_null(struct store_stmt *st, int col);
+int64_t store_col_int(struct store_stmt *st, int col);
+double store_col_double(struct store_stmt *st, int col);
+const char *store_col_text(struct store_stmt *st, int col, size_t *len);
+/* Resets the statement, clears its bindings and returns it to the cache. */
+void store_done(struct store_stmt *st);
+
+/* Rows changed by the last INSERT/UPDATE/DELETE on c. */
+int64_t store_changes(struct store_conn *c);
+const char *store_errmsg(struct store_conn *c);
+/* Runs SQL that takes no parameters and returns no rows (DDL). */
+int store_exec(struct store_conn *c, const char *sql);
+
+/* A write job: return STORE_OK to keep its changes, anything else to undo them. */
+typedef int (*store_job_fn)(struct store_conn *c, void *arg);
+/* Runs fn in the group-commit writer and waits until it is durable.
+ * Returns fn's result, or STORE_ERROR/STORE_UNAVAILABLE if the commit failed. */
+int store_write(struct store *s, store_job_fn fn, void *arg);
+/* The same without waiting: done(arg, rc) is called from the writer thread
+ * once the batch holding the job has committed (or failed). */
+void store_write_async(struct store *s, store_job_fn fn, void *arg,
+		       void (*done)(void *arg, int rc));
+
+/* Full-text match: appends to sql the condition that row id column `idcol`
+ * of `table` matches the bound text parameter (one '?'). The backend decides
+ * how (FTS5 or tsvector). */
+struct buf;
+void store_sql_fts(const struct store *s, struct buf *sql, const char *table,
+		   const char *idcol);
+/* Tag test: appends a condition that JSON array column `col` holds the bound
+ * text parameter (one '?'). */
+void store_sql_has_tag(const struct store *s, struct buf *sql, const char *col);
+
+#endif
