@@ -10,8 +10,8 @@ log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
 count_cmocka() {
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
+	p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
+	f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -n 1)
 	pass=$((pass + ${p:-0}))
 	fail=$((fail + ${f:-0}))
 }
@@ -32,7 +32,7 @@ for build in build build/asan; do
 		rc=$?
 		cat "$out"
 		count_cmocka "$out"
-		if [ $rc -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$out"; then
+		if [ $rc -ne 0 ] && ! grep -q '\[  FAILED  \]' "$out"; then
 			echo "!! $t exited with $rc"
 			fail=$((fail + 1))
 		fi

@@ -41,29 +41,28 @@ describe('wrong arguments and unusable stores', () => {
 	});
 	after(() => removeDir(dir));
 
-	/* [arguments, text that the one stderr line must contain] */
-	const usage = () => [
+	/* [arguments (DB: the store), text that the one stderr line must contain] */
+	const usage = [
 		[['frobnicate'], /frobnicate/],
 		[['--no-such-option'], /no-such-option/],
-		[['serve', '--db', db, '--listen', '127.0.0.1:1', '--bogus-flag'], /bogus-flag/],
-		[['init', '--db', db, '--bogus-flag'], /bogus-flag/],
-		[['init'], /db/],
+		[['serve', '--db', 'DB', '--listen', '127.0.0.1:1', '--bogus-flag'], /bogus-flag/],
+		[['init', '--db', 'DB', '--bogus-flag'], /bogus-flag/],
 		[['init', '--db'], /db/],
-		[['serve', '--db', db], /listen/],
-		[['serve', '--db', db, '--listen', 'not-an-address'], /listen|not-an-address/],
-		[['token', 'create', '--db', db], /user/],
-		[['token', 'frobnicate', '--db', db], /frobnicate/],
+		[['serve', '--db', 'DB', '--listen'], /listen/],
+		[['serve', '--db', 'DB', '--listen', 'not-an-address'], /listen|not-an-address/],
+		[['token', 'create', '--db', 'DB'], /user/],
+		[['token', 'frobnicate', '--db', 'DB'], /frobnicate|subcommand/],
 	];
 
-	test('wrong arguments: exit 64 and one stderr line naming the problem', async () => {
-		for (const [args, names] of usage()) {
+	for (const [template, names] of usage) {
+		test(`rapport ${template.join(' ')}: exit 64 and one stderr line naming the problem`, async () => {
+			const args = template.map((a) => (a === 'DB' ? db : a));
 			const r = await runCli(args);
-			const what = `rapport ${args.join(' ')}`;
-			assert.equal(r.code, EX_USAGE, `${what} exit code; stderr: ${r.stderr}`);
-			assert.equal(lines(r.stderr).length, 1, `${what}: one stderr line, got ${JSON.stringify(r.stderr)}`);
-			assert.match(r.stderr, names, `${what}: stderr names the problem`);
-		}
-	});
+			assert.equal(r.code, EX_USAGE, `exit code; stderr: ${r.stderr}`);
+			assert.equal(lines(r.stderr).length, 1, `one stderr line, got ${JSON.stringify(r.stderr)}`);
+			assert.match(r.stderr, names, 'stderr names the problem');
+		});
+	}
 
 	test('a store that cannot be opened: exit 66 with the reason on stderr', async () => {
 		const missing = path.join(dir, 'no-such-dir', 'x.db');
