@@ -5,6 +5,10 @@ BUILD   ?= build
 SAN     ?=
 PKGS    := libmicrohttpd jansson sqlite3 libsodium libpq
 CC      ?= cc
+V       ?= 0
+ifeq ($(V),0)
+Q       := @
+endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wwrite-strings -Wimplicit-fallthrough \
@@ -29,22 +33,25 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 all: $(BUILD)/rapport
 
 $(BUILD)/rapport: $(BUILD)/src/main.o $(LIB_OBJ)
-	$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(LDSAN) -o $@ $^ \
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) $(LDSAN) -o $@ $^ \
 		$(shell pkg-config --libs cmocka) $(LDLIBS)
 
 unit-bins: $(UNIT_BIN)

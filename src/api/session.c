@@ -109,6 +109,10 @@ static int logout_job(struct store_conn *c, void *p)
 
 static void logout_finish(struct request *r, int rc)
 {
+	struct session_job *j = r->job;
+
+	/* again after the commit, in case a request cached it meanwhile */
+	auth_cache_forget(j->token);
 	if (rc != STORE_OK) {
 		resp_errorf(r, E_UNAVAILABLE, NULL);
 		return;

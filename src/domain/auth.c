@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -159,6 +160,7 @@ int auth_token_revoke(struct store_conn *c, const char *token)
 	struct store_stmt *st;
 	int rc;
 
+	auth_cache_forget(token);
 	token_hash(token, hash);
 	time_now_rfc3339(now);
 	st = store_prepare(c, "UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL");
@@ -185,6 +187,73 @@ static void fill_principal(struct store_stmt *st, int first, struct principal *p
 	snprintf(p->name, sizeof p->name, "%.*s", (int)len, s ? s : "");
 }
 
+/*
+ * Recently seen tokens, so that most requests need no read for credentials.
+ * An entry lives AUTH_CACHE_US; a revocation through this process drops it
+ * at once, one through another process is seen within that time.
+ */
+#define AUTH_CACHE_SLOTS 1024
+#define AUTH_CACHE_US (5 * 1000000LL)
+
+static struct cache_entry {
+	char hash[65];
+	int64_t until_us;
+	struct principal p;
+} auth_cache[AUTH_CACHE_SLOTS];
+static pthread_mutex_t auth_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct cache_entry *cache_slot(const char *hash)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v * 16 + (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+	return &auth_cache[v % AUTH_CACHE_SLOTS];
+}
+
+static int cache_get(const char *hash, struct principal *p)
+{
+	struct cache_entry *e = cache_slot(hash);
+	int hit;
+
+	pthread_mutex_lock(&auth_cache_lock);
+	hit = strcmp(e->hash, hash) == 0 && e->until_us > time_mono_us();
+	if (hit)
+		*p = e->p;
+	pthread_mutex_unlock(&auth_cache_lock);
+	return hit;
+}
+
+static void cache_put(const char *hash, const struct principal *p, int64_t until_us)
+{
+	struct cache_entry *e = cache_slot(hash);
+
+	pthread_mutex_lock(&auth_cache_lock);
+	memcpy(e->hash, hash, sizeof e->hash);
+	e->p = *p;
+	e->until_us = until_us;
+	pthread_mutex_unlock(&auth_cache_lock);
+}
+
+void auth_cache_forget(const char *token)
+{
+	char hash[65];
+	struct cache_entry *e;
+
+	if (!token) {
+		pthread_mutex_lock(&auth_cache_lock);
+		memset(auth_cache, 0, sizeof auth_cache);
+		pthread_mutex_unlock(&auth_cache_lock);
+		return;
+	}
+	token_hash(token, hash);
+	e = cache_slot(hash);
+	pthread_mutex_lock(&auth_cache_lock);
+	if (strcmp(e->hash, hash) == 0)
+		e->hash[0] = 0;
+	pthread_mutex_unlock(&auth_cache_lock);
+}
+
 int auth_token_lookup(struct store_conn *c, const char *token, struct principal *p)
 {
 	struct store_stmt *st;
@@ -194,6 +263,8 @@ int auth_token_lookup(struct store_conn *c, const char *token, struct principal 
 	if (strlen(token) > 200)
 		return 0;
 	token_hash(token, hash);
+	if (cache_get(hash, p))
+		return 1;
 	time_now_rfc3339(now);
 	st = store_prepare(c, "SELECT t.id, t.kind, u.id, u.role, u.email, u.name FROM tokens t "
 			      "JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND "
@@ -213,6 +284,7 @@ int auth_token_lookup(struct store_conn *c, const char *token, struct principal 
 		kind = store_col_text(st, 1, &len);
 		p->is_session = kind && strcmp(kind, "session") == 0;
 		fill_principal(st, 2, p);
+		cache_put(hash, p, time_mono_us() + AUTH_CACHE_US);
 	}
 	store_done(st);
 	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;

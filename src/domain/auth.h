@@ -41,6 +41,8 @@ int auth_token_create(struct store_conn *c, int64_t user_id, const char *kind,
 		      const char *name, char token[AUTH_TOKEN_BYTES], struct err *e);
 /* In a write job: revokes the token; 0 whether or not it existed. */
 int auth_token_revoke(struct store_conn *c, const char *token);
+/* Drops a token (or, given NULL, every token) from the lookup cache. */
+void auth_cache_forget(const char *token);
 /* Who holds this token: 1 valid, 0 not (unknown, expired, revoked, disabled), -1 error. */
 int auth_token_lookup(struct store_conn *c, const char *token, struct principal *p);
 /*

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,10 +43,38 @@ static void request_free(struct request *r)
 	free(r);
 }
 
+/* The ETag a handler set, or (for other successful reads) one from the body. */
+static const char *read_etag(struct request *r, char buf[40])
+{
+	unsigned char h[16];
+
+	for (int i = 0; i < r->nhdr; i++)
+		if (strcmp(r->hdr_name[i], "ETag") == 0)
+			return r->hdr_value[i];
+	crypto_generichash(h, sizeof h, (const unsigned char *)(r->resp ? r->resp : ""),
+			   r->resp_len, NULL, 0);
+	buf[0] = 'W';
+	buf[1] = '/';
+	buf[2] = '"';
+	hex_encode(h, 8, buf + 3);
+	strcpy(buf + 19, "\"");
+	resp_header(r, "ETag", buf);
+	return buf;
+}
+
 static enum MHD_Result queue(struct request *r)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+
+	if (r->status == 200 && strcmp(r->method, "GET") == 0) {
+		char buf[40];
+		const char *etag = read_etag(r, buf);
+		const char *inm = request_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+
+		if (inm && (strcmp(inm, etag) == 0 || strcmp(inm, "*") == 0))
+			resp_text(r, 304, NULL, NULL, 0);
+	}
 
 	resp = MHD_create_response_from_buffer(r->resp_len, r->resp, MHD_RESPMEM_MUST_FREE);
 	if (!resp)
@@ -152,7 +181,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *wh
 	struct sockaddr_in a4;
 	struct sockaddr *sa;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	const char *host = strcmp(cfg->host, "localhost") == 0 ? "127.0.0.1" : cfg->host;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads :
@@ -182,6 +211,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *wh
 				       MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 				       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 				       MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 				       MHD_OPTION_END);
 	if (!srv->daemon) {

@@ -24,8 +24,9 @@
  * by the whole batch, which is what lets many durable writes per second
  * through a disk that can do only a few thousand fsyncs.
  *
- * A job runs on the writer thread: it must not call store_write (that would
- * wait for itself; it fails with STORE_ERROR instead) and it cannot BEGIN,
+ * Jobs and done callbacks run on the writer thread: they must not call
+ * store_write (that would wait for itself; it fails with STORE_ERROR
+ * instead; store_write_async is fine) and a job cannot BEGIN,
  * COMMIT, ROLLBACK or touch the job savepoint (an authorizer refuses them).
  * If SQLite itself abandons the transaction mid-batch (I/O error, disk full,
  * INSERT OR ROLLBACK), the jobs already run in it lost their work and get
@@ -39,6 +40,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -95,9 +97,8 @@ struct sq_job {
 	store_job_fn fn;
 	void *arg;
 	void (*done)(void *arg, int rc);
-	pthread_cond_t *wake;		/* a store_write caller waits on it; NULL: async */
+	sem_t *wake;			/* a store_write caller waits on it; NULL: async */
 	int rc;
-	int finished;
 	struct sq_job *next;
 };
 
@@ -712,12 +713,11 @@ static void finish_batch(struct sq_store *s, struct sq_job *batch)
 	for (j = batch; j; j = next) {
 		next = j->next;
 		if (j->wake) {
-			/* The waiter's stack frame, j included, is gone once
-			 * it sees finished and the lock is free. */
-			pthread_mutex_lock(&s->lock);
-			j->finished = 1;
-			pthread_cond_signal(j->wake);
-			pthread_mutex_unlock(&s->lock);
+			/* A semaphore, not the queue lock and a condvar: the
+			 * woken waiter does not then fight the writer for the
+			 * lock. j lives in the waiter's frame: untouchable
+			 * after the post. */
+			sem_post(j->wake);
 			continue;
 		}
 		if (j->done)
@@ -806,24 +806,30 @@ static int enqueue(struct sq_store *s, struct sq_job *j)
 
 static int sq_write(struct store *sb, store_job_fn fn, void *arg)
 {
+	/* One per thread, never destroyed: sem_post may still be touching it
+	 * after the waiter has woken, and a thread waits for one write at a time. */
+	static _Thread_local sem_t wake;
+	static _Thread_local int wake_ready;
 	struct sq_store *s = (struct sq_store *)sb;
 	struct sq_job j = { .fn = fn, .arg = arg };
-	pthread_cond_t wake;
+	int rc;
 
 	if (on_writer(s)) {
 		log_msg(LOG_ERROR, "store: store_write called from a write job; refused");
 		return STORE_ERROR;
 	}
-	pthread_cond_init(&wake, NULL);
+	if (!wake_ready) {
+		sem_init(&wake, 0, 0);
+		wake_ready = 1;
+	}
 	j.wake = &wake;
 	pthread_mutex_lock(&s->lock);
-	if (enqueue(s, &j) == 0)
-		while (!j.finished)
-			pthread_cond_wait(&wake, &s->lock);
-	else
-		j.rc = STORE_UNAVAILABLE;
+	rc = enqueue(s, &j);
 	pthread_mutex_unlock(&s->lock);
-	pthread_cond_destroy(&wake);
+	if (rc != 0)
+		return STORE_UNAVAILABLE;
+	while (sem_wait(&wake) != 0)
+		;	/* EINTR */
 	return j.rc;
 }
 

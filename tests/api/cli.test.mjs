@@ -64,23 +64,25 @@ describe('wrong arguments and unusable stores', () => {
 		});
 	}
 
-	test('a store that cannot be opened: exit 66 with the reason on stderr', async () => {
-		const missing = path.join(dir, 'no-such-dir', 'x.db');
-		const garbage = path.join(dir, 'garbage.db');
-		fs.writeFileSync(garbage, 'this is not a database, just text\n'.repeat(200));
-		const cases = [
-			['init', '--db', missing, '--admin', ADMIN_EMAIL],
-			['serve', '--db', missing, '--listen', '127.0.0.1:1'],
-			['serve', '--db', garbage, '--listen', '127.0.0.1:1'],
-			['token', 'create', '--db', missing, '--user', ADMIN_EMAIL],
-		];
-		for (const args of cases) {
+	/* DB: a path in a directory that does not exist; GARBAGE: a file that is no store. */
+	const unusable = [
+		['init', '--db', 'DB', '--admin', ADMIN_EMAIL],
+		['serve', '--db', 'DB', '--listen', '127.0.0.1:1'],
+		['serve', '--db', 'GARBAGE', '--listen', '127.0.0.1:1'],
+		['token', 'create', '--db', 'DB', '--user', ADMIN_EMAIL],
+	];
+	for (const template of unusable) {
+		test(`rapport ${template.join(' ')}: exit 66 with the reason on stderr`, async () => {
+			const missing = path.join(dir, 'no-such-dir', 'x.db');
+			const garbage = path.join(dir, 'garbage.db');
+			fs.writeFileSync(garbage, 'this is not a database, just text\n'.repeat(200));
+			const args = template.map((a) => ({ DB: missing, GARBAGE: garbage })[a] ?? a);
 			const r = await runCli(args, { env: { RAPPORT_ADMIN_PASSWORD: ADMIN_PASSWORD } });
-			assert.equal(r.code, EX_NOINPUT, `rapport ${args.join(' ')}: exit code; stderr: ${r.stderr}`);
-			assert.ok(r.stderr.trim().length > 0, `rapport ${args.join(' ')}: a reason on stderr`);
-		}
-		assert.ok(!fs.existsSync(path.join(dir, 'no-such-dir')), 'no directory was created');
-	});
+			assert.equal(r.code, EX_NOINPUT, `exit code; stderr: ${r.stderr}`);
+			assert.ok(r.stderr.trim().length > 0, 'a reason on stderr');
+			assert.ok(!fs.existsSync(path.dirname(missing)), 'no directory was created');
+		});
+	}
 });
 
 describe('init', () => {

@@ -12,6 +12,10 @@
  *	before(async () => { srv = await startServer(); });
  *	after(async () => { await srv?.stop(); });
  *	test('...', async () => { const res = await srv.get('/api/v1/me'); ... });
+ *
+ * Run from the repository root:
+ *	node --test --test-reporter=tap tests/api/
+ *	RAPPORT_BIN=build/asan/rapport node --test tests/api/
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -48,6 +52,13 @@ process.on('exit', () => {
 		try { child.kill('SIGKILL'); } catch { /* already gone */ }
 	}
 });
+
+/* No test file may run for ever, whatever the server does. */
+const FILE_TIMEOUT_MS = 120_000;
+setTimeout(() => {
+	console.error(`# ${process.argv[1]}: still running after ${FILE_TIMEOUT_MS} ms, giving up`);
+	process.exit(1);
+}, FILE_TIMEOUT_MS).unref();
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -145,6 +156,9 @@ export class Server {
 		this.exit = null;		/* {code, signal} once the process ended */
 		this.token = null;		/* the admin's session token */
 		this.user = null;		/* the admin, as POST /session returned it */
+		this.stopping = false;		/* set while we stop it on purpose */
+		this.crashes = [];		/* how it ended each time it died on its own */
+		this.restarting = null;		/* the restart after a crash, while it runs */
 	}
 
 	get base() {
@@ -155,6 +169,7 @@ export class Server {
 	async start() {
 		this.port = await freePort();
 		this.exit = null;
+		this.stopping = false;
 		const args = ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`];
 		const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
@@ -193,6 +208,7 @@ export class Server {
 
 	/* Sends a signal and waits for the process to end; kills it after STOP_MS. */
 	async signal(sig = 'SIGTERM') {
+		this.stopping = true;
 		if (this.exit) return this.exit;
 		this.child.kill(sig);
 		const timer = setTimeout(() => { this.child.kill('SIGKILL'); }, STOP_MS);
@@ -201,16 +217,46 @@ export class Server {
 		return status;
 	}
 
-	/* SIGTERM, assert a clean exit (code 0), remove the temp dir unless keepDir. */
+	/*
+	 * SIGTERM, assert a clean exit (code 0) and that the server never died on
+	 * its own meanwhile; remove the temp dir unless keepDir.
+	 */
 	async stop({ keepDir = false, sig = 'SIGTERM' } = {}) {
+		if (this.exit && !this.stopping) this.noteCrash();
 		let status;
 		try {
 			status = await this.signal(sig);
 		} finally {
 			if (!keepDir) removeDir(this.dir);
 		}
+		assert.equal(this.crashes.length, 0, `rapport serve died on its own during the tests: ${JSON.stringify(this.crashes)}`);
 		assert.deepEqual(status, { code: 0, signal: null },
 			`rapport serve should exit 0 on ${sig}; stderr tail:\n${this.stderr.slice(-2000)}`);
+	}
+
+	/*
+	 * If the server died on its own (a crash fails the test that caused it),
+	 * starts it again on the same store so that later tests still say
+	 * something; stop() then reports the crash.
+	 */
+	async ensureRunning() {
+		if (this.restarting) return this.restarting;	/* concurrent requests share one restart */
+		if (!this.exit || this.stopping || !this.child) return undefined;
+		this.noteCrash();
+		this.restarting = this.start().finally(() => { this.restarting = null; });
+		return this.restarting;
+	}
+
+	noteCrash() {
+		this.crashes.push({ code: this.exit.code, signal: this.exit.signal });
+	}
+
+	/* For error messages: whether the server is still running, and its last words. */
+	describeExit() {
+		const state = this.exit
+			? `; rapport serve has exited (code ${this.exit.code}, signal ${this.exit.signal})`
+			: '; rapport serve is still running';
+		return `${state}; stderr tail:\n${this.stderr.slice(-1500)}`;
 	}
 
 	/* Kills without checks (for cleanup after a failure). */
@@ -231,6 +277,7 @@ export class Server {
 	 * is not JSON.
 	 */
 	async request(method, urlPath, { body, headers = {}, token = this.token, timeoutMs = REQUEST_MS } = {}) {
+		await this.ensureRunning();
 		const h = {};
 		if (token) h.authorization = `Bearer ${token}`;
 		let payload;
@@ -244,11 +291,19 @@ export class Server {
 			if (v === null) delete h[k.toLowerCase()];
 			else h[k.toLowerCase()] = v;
 		}
-		const res = await fetch(this.base + urlPath, {
-			method, headers: h, body: payload, redirect: 'manual',
-			signal: AbortSignal.timeout(timeoutMs),
-		});
-		const text = await res.text();
+		let res;
+		let text;
+		try {
+			res = await fetch(this.base + urlPath, {
+				method, headers: h, body: payload, redirect: 'manual',
+				signal: AbortSignal.timeout(timeoutMs),
+			});
+			text = await res.text();
+		} catch (err) {
+			await Promise.race([this.exited, sleep(200)]);	/* did it just die? */
+			throw new Error(`${method} ${urlPath}: ${err.message} (${err.cause?.code ?? err.cause?.message ?? err.name})` +
+				this.describeExit(), { cause: err });
+		}
 		return { status: res.status, headers: res.headers, json: parseBody(text), text };
 	}
 
@@ -272,7 +327,8 @@ export class Server {
 	 * reading them (413): resolves as soon as a response arrives, even if the
 	 * rest of the upload then fails. chunked: no Content-Length.
 	 */
-	rawRequest(method, urlPath, { body = Buffer.alloc(0), headers = {}, chunked = false, token = this.token } = {}) {
+	async rawRequest(method, urlPath, { body = Buffer.alloc(0), headers = {}, chunked = false, token = this.token } = {}) {
+		await this.ensureRunning();
 		return new Promise((resolve, reject) => {
 			const h = { 'content-type': 'application/json', ...headers };
 			if (token) h.authorization = `Bearer ${token}`;
@@ -296,7 +352,7 @@ export class Server {
 				if (answered) return;
 				clearTimeout(timer);
 				reject(new Error(`${method} ${urlPath}: connection failed before any answer ` +
-					`(${err.code ?? err.message}); the server should answer, not reset`));
+					`(${err.code ?? err.message}); the server should answer, not reset${this.describeExit()}`));
 			});
 			const step = 64 * 1024;
 			for (let i = 0; i < body.length; i += step)

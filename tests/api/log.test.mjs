@@ -69,7 +69,6 @@ test('no credentials in the log: no token, cookie or password', async () => {
 test('client text cannot forge a log line', async () => {
 	const path = `${API}/x%0Aforged-line%0D%0Aforged-too%1B[31m`;
 	await srv.get(path);
-	await srv.get(`${API}/me`, { headers: { 'user-agent': 'agent\u0001"quoted"' } });
 	await sleep(200);
 	for (const l of lines(srv.stderr)) {
 		assert.ok(!/^forged/.test(l.replace(/^\s+/, '')), `a line starting with client text: ${JSON.stringify(l)}`);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "lib/util.h"
 #include "store/backend.h"
 #include "store/migrate.h"
@@ -850,5 +851,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sql_fragments, setup, teardown),
 	};
 
+	log_set_level(LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
