@@ -9,8 +9,8 @@ import {
 	initStore, lines, removeDir, runCli, startServer, tempDir,
 } from './harness.mjs';
 
-/* A stopped server's store, in a temp dir of its own, for each test here. */
-async function freshStore() {
+/* A server, not started yet, on a new store path in a temp dir of its own. */
+function freshStore() {
 	const dir = tempDir();
 	return new Server({ dir, db: path.join(dir, 'rapport.db') });
 }
