@@ -253,135 +253,138 @@ struct culture {
 };
 
 static const char *const sv_given[] = {
-	"Anna",	  "Eva",    "Maria", "Karin",  "Sara",  "Lena",	 "Åsa",	   "Ingrid", "Märta",
-	"Elin",	  "Linnéa", "Maja",  "Erik",   "Lars",  "Karl",	 "Anders", "Johan",  "Per",
-	"Björn",  "Göran",  "Jörgen", "Måns",  "Örjan", "Olle",	 "Nils",   "Henrik", "Mikael",
-	"Sofia",  "Emma",   "Ebba",  "Tove",   "Kerstin", "Gustav", "Ulf",   "Agneta", "Håkan",
+	"Anna",	 "Eva",	   "Maria",  "Karin", "Sara",	 "Lena",   "Åsa",    "Ingrid", "Märta",
+	"Elin",	 "Linnéa", "Maja",   "Erik",  "Lars",	 "Karl",   "Anders", "Johan",  "Per",
+	"Björn", "Göran",  "Jörgen", "Måns",  "Örjan",	 "Olle",   "Nils",   "Henrik", "Mikael",
+	"Sofia", "Emma",   "Ebba",   "Tove",  "Kerstin", "Gustav", "Ulf",    "Agneta", "Håkan",
 };
 static const char *const sv_family[] = {
-	"Andersson", "Johansson", "Karlsson", "Nilsson",   "Eriksson", "Larsson",  "Olsson",
-	"Persson",   "Svensson",  "Gustafsson", "Lindqvist", "Lindström", "Åkesson", "Öberg",
-	"Sjöberg",   "Ström",	  "Bäckström", "Löfgren",   "Ekström",	"Håkansson", "Nyström",
-	"Holmgren",  "Wallin",	  "Sandberg",  "Forsberg",  "Engström", "Hedlund",  "Åberg",
-	"Sundén",    "Fält",	  "Ångström",  "Lövgren",
+	"Andersson", "Johansson", "Karlsson",	"Nilsson",   "Eriksson",  "Larsson",   "Olsson",
+	"Persson",   "Svensson",  "Gustafsson", "Lindqvist", "Lindström", "Åkesson",   "Öberg",
+	"Sjöberg",   "Ström",	  "Bäckström",	"Löfgren",   "Ekström",	  "Håkansson", "Nyström",
+	"Holmgren",  "Wallin",	  "Sandberg",	"Forsberg",  "Engström",  "Hedlund",   "Åberg",
+	"Sundén",    "Fält",	  "Ångström",	"Lövgren",
 };
 static const char *const nb_given[] = {
-	"Ole", "Lars", "Knut", "Håkon", "Sigrid", "Ingrid", "Solveig", "Kari",
-	"Øystein", "Bjørn", "Torbjørn", "Marit", "Nora", "Emil", "Silje", "Jørgen",
+	"Ole",	   "Lars",  "Knut",	"Håkon", "Sigrid", "Ingrid", "Solveig", "Kari",
+	"Øystein", "Bjørn", "Torbjørn", "Marit", "Nora",   "Emil",   "Silje",	"Jørgen",
 };
 static const char *const nb_family[] = {
-	"Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Berg",
-	"Haugen", "Bakke",    "Dahl",  "Sæther", "Løken",	 "Strand",   "Solberg", "Nygård",
+	"Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen",  "Berg",
+	"Haugen", "Bakke",    "Dahl",  "Sæther", "Løken",    "Strand",	 "Solberg", "Nygård",
 };
 static const char *const da_given[] = {
-	"Mette", "Søren", "Jens", "Lone", "Rasmus", "Mads", "Frederik", "Sofie",
-	"Freja", "Ida",	  "Anders", "Kirsten", "Niels", "Birgitte",
+	"Mette", "Søren", "Jens", "Lone",   "Rasmus",  "Mads",	"Frederik",
+	"Sofie", "Freja", "Ida",  "Anders", "Kirsten", "Niels", "Birgitte",
 };
 static const char *const da_family[] = {
-	"Jensen", "Nielsen", "Hansen", "Pedersen", "Andersen", "Christensen", "Larsen",
-	"Sørensen", "Rasmussen", "Jørgensen", "Madsen", "Kristensen", "Møller", "Thomsen",
+	"Jensen",   "Nielsen",	 "Hansen",    "Pedersen", "Andersen",	"Christensen", "Larsen",
+	"Sørensen", "Rasmussen", "Jørgensen", "Madsen",	  "Kristensen", "Møller",      "Thomsen",
 };
 static const char *const fi_given[] = {
-	"Mikko", "Juha", "Jukka", "Timo", "Antti", "Matti", "Päivi", "Sanna",
-	"Anni",	 "Tiina", "Heikki", "Ville", "Aino", "Elina", "Jaakko", "Satu",
+	"Mikko", "Juha",  "Jukka",  "Timo",  "Antti", "Matti", "Päivi",	 "Sanna",
+	"Anni",	 "Tiina", "Heikki", "Ville", "Aino",  "Elina", "Jaakko", "Satu",
 };
 static const char *const fi_family[] = {
-	"Korhonen", "Virtanen", "Mäkinen",  "Nieminen", "Mäkelä",   "Hämäläinen", "Laine",
-	"Heikkinen", "Koskinen", "Järvinen", "Lehtonen", "Saarinen", "Salminen", "Lähteenmäki",
+	"Korhonen",  "Virtanen", "Mäkinen",  "Nieminen", "Mäkelä",   "Hämäläinen", "Laine",
+	"Heikkinen", "Koskinen", "Järvinen", "Lehtonen", "Saarinen", "Salminen",   "Lähteenmäki",
 };
 static const char *const de_given[] = {
-	"Jürgen", "Klaus", "Stefan", "Andreas", "Thomas", "Michael", "Sabine", "Petra", "Ulrike",
+	"Jürgen", "Klaus", "Stefan", "Andreas", "Thomas", "Michael", "Sabine", "Petra",	   "Ulrike",
 	"Katrin", "Jörg",  "Günter", "Lukas",	"Lena",	  "Julia",   "Jana",   "Matthias", "Sören",
 };
 static const char *const de_family[] = {
-	"Müller", "Schmidt", "Schneider", "Fischer", "Weber",	"Meyer",   "Wagner",
-	"Becker", "Schulz",  "Hoffmann",  "Schröder", "Köhler", "Krüger",  "Weiß",
-	"Hübner", "Bräuer",  "Zimmermann", "Hartmann",
+	"Müller", "Schmidt", "Schneider", "Fischer",  "Weber",	    "Meyer",
+	"Wagner", "Becker",  "Schulz",	  "Hoffmann", "Schröder",   "Köhler",
+	"Krüger", "Weiß",    "Hübner",	  "Bräuer",   "Zimmermann", "Hartmann",
 };
 static const char *const en_given[] = {
-	"James", "John", "Robert", "Michael", "David", "Sarah", "Emily", "Jessica", "Laura",
-	"Emma",	 "Oliver", "Harry", "Charlotte", "Amelia", "Daniel", "Rachel", "Christopher",
-	"Megan", "Sophie", "Thomas", "Hannah", "Ryan", "Grace", "Patrick",
+	"James",       "John",	"Robert", "Michael", "David",	  "Sarah",  "Emily",  "Jessica",
+	"Laura",       "Emma",	"Oliver", "Harry",   "Charlotte", "Amelia", "Daniel", "Rachel",
+	"Christopher", "Megan", "Sophie", "Thomas",  "Hannah",	  "Ryan",   "Grace",  "Patrick",
 };
 static const char *const en_family[] = {
-	"Smith",   "Jones",  "Williams", "Taylor", "Brown",  "Davies",   "Evans",  "Wilson",
-	"Thomas",  "Johnson", "Roberts", "Walker", "Wright", "Robinson", "Thompson", "Hughes",
-	"O'Brien", "Murphy", "Clarke",	 "Miller", "Garcia", "Anderson", "Campbell", "Kelly",
+	"Smith",   "Jones",   "Williams", "Taylor", "Brown",  "Davies",	  "Evans",    "Wilson",
+	"Thomas",  "Johnson", "Roberts",  "Walker", "Wright", "Robinson", "Thompson", "Hughes",
+	"O'Brien", "Murphy",  "Clarke",	  "Miller", "Garcia", "Anderson", "Campbell", "Kelly",
 };
 static const char *const fr_given[] = {
-	"Jean",	    "Pierre", "Élodie", "Hélène",  "François", "Amélie", "Céline", "Mathieu",
-	"Nicolas", "Sébastien", "Camille", "Léa", "Thierry", "Stéphane", "Aurélie", "Chloé",
+	"Jean",	   "Pierre",	"Élodie",  "Hélène", "François", "Amélie",   "Céline",	"Mathieu",
+	"Nicolas", "Sébastien", "Camille", "Léa",    "Thierry",	 "Stéphane", "Aurélie", "Chloé",
 };
 static const char *const fr_family[] = {
-	"Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+	"Martin", "Bernard", "Dubois",	"Thomas", "Robert",   "Richard",  "Petit",    "Durand",
 	"Leroy",  "Moreau",  "Lefèvre", "Girard", "Fournier", "Rousseau", "Lefebvre", "Mercier",
 };
 static const char *const nl_given[] = {
-	"Jan", "Pieter", "Daan", "Sanne", "Femke", "Joris", "Maarten", "Anouk",
-	"Lotte", "Bram", "Sven", "Eva", "Willem", "Inge",
+	"Jan",	 "Pieter", "Daan", "Sanne", "Femke", "Joris",  "Maarten",
+	"Anouk", "Lotte",  "Bram", "Sven",  "Eva",   "Willem", "Inge",
 };
 static const char *const nl_family[] = {
-	"de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen",
+	"de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker",	     "Janssen",
 	"Visser",  "Smit",   "Meijer",	 "de Boer",	 "Mulder",   "van der Meer", "Vermeulen",
 };
 static const char *const es_given[] = {
-	"José",	 "María", "Carmen", "Javier", "Alejandro", "Lucía", "Sofía",
-	"Andrés", "Íñigo", "Pilar", "Raúl",   "Begoña",    "Marta", "Sergio",
+	"José",	  "María", "Carmen", "Javier", "Alejandro", "Lucía", "Sofía",
+	"Andrés", "Íñigo", "Pilar",  "Raúl",   "Begoña",    "Marta", "Sergio",
 };
 static const char *const es_family[] = {
-	"García", "Fernández", "González", "Rodríguez", "López", "Martínez", "Sánchez",
-	"Pérez",  "Gómez",     "Muñoz",	   "Peña",	"Jiménez", "Ruiz",   "Núñez",
+	"García", "Fernández", "González", "Rodríguez", "López",   "Martínez", "Sánchez",
+	"Pérez",  "Gómez",     "Muñoz",	   "Peña",	"Jiménez", "Ruiz",     "Núñez",
 };
 static const char *const it_given[] = {
-	"Giuseppe", "Marco", "Luca", "Giulia", "Francesca", "Alessandro",
-	"Chiara",   "Matteo", "Federica", "Paolo", "Niccolò", "Elena",
+	"Giuseppe", "Marco",  "Luca",	  "Giulia", "Francesca", "Alessandro",
+	"Chiara",   "Matteo", "Federica", "Paolo",  "Niccolò",	 "Elena",
 };
 static const char *const it_family[] = {
-	"Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo",
-	"Ricci", "Marino", "Greco",  "Bruno",	 "Conti",   "De Luca", "Galli",
+	"Rossi", "Russo",  "Ferrari", "Esposito", "Bianchi", "Romano",	"Colombo",
+	"Ricci", "Marino", "Greco",   "Bruno",	  "Conti",   "De Luca", "Galli",
 };
 static const char *const pl_given[] = {
-	"Łukasz", "Piotr", "Krzysztof", "Tomasz", "Paweł", "Agnieszka",
-	"Małgorzata", "Katarzyna", "Joanna", "Michał", "Zofia", "Wojciech",
+	"Łukasz",     "Piotr",	   "Krzysztof", "Tomasz", "Paweł", "Agnieszka",
+	"Małgorzata", "Katarzyna", "Joanna",	"Michał", "Zofia", "Wojciech",
 };
 static const char *const pl_family[] = {
-	"Nowak",      "Kowalski", "Wiśniewski", "Wójcik",  "Kowalczyk", "Kamiński",
-	"Lewandowski", "Zieliński", "Szymański", "Woźniak", "Dąbrowski", "Kozłowski",
+	"Nowak",       "Kowalski",  "Wiśniewski", "Wójcik",  "Kowalczyk", "Kamiński",
+	"Lewandowski", "Zieliński", "Szymański",  "Woźniak", "Dąbrowski", "Kozłowski",
 };
 static const char *const ja_given[] = {
-	"Haruto", "Yuki", "Sota", "Hina", "Takeshi", "Kenji",
+	"Haruto", "Yuki", "Sota",    "Hina",  "Takeshi", "Kenji",
 	"Akiko",  "Yuko", "Hiroshi", "Naoko", "Daisuke", "Aiko",
 };
 static const char *const ja_family[] = {
-	"Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito",
-	"Yamamoto", "Nakamura", "Kobayashi", "Kato", "Yoshida", "Yamada",
+	"Sato",	    "Suzuki",	"Takahashi", "Tanaka", "Watanabe", "Ito",
+	"Yamamoto", "Nakamura", "Kobayashi", "Kato",   "Yoshida",  "Yamada",
 };
 static const char *const hi_given[] = {
 	"Aarav", "Priya", "Rahul", "Ananya", "Vikram", "Deepa",
-	"Arjun", "Kavya", "Rohan", "Sneha", "Sanjay", "Lakshmi",
+	"Arjun", "Kavya", "Rohan", "Sneha",  "Sanjay", "Lakshmi",
 };
 static const char *const hi_family[] = {
 	"Sharma", "Patel", "Singh", "Kumar", "Gupta", "Reddy",
 	"Iyer",	  "Nair",  "Rao",   "Mehta", "Joshi", "Desai",
 };
 static const char *const pt_given[] = {
-	"João", "Ana", "Pedro", "Luísa", "Gabriel", "Mariana",
+	"João",	  "Ana",     "Pedro", "Luísa",	  "Gabriel",   "Mariana",
 	"Rafael", "Beatriz", "Tiago", "Fernanda", "Conceição", "Lucas",
 };
 static const char *const pt_family[] = {
-	"Silva", "Santos", "Oliveira", "Souza", "Pereira", "Lima",
-	"Carvalho", "Gomes", "Ribeiro", "Araújo", "Rocha", "Conceição",
+	"Silva",    "Santos", "Oliveira", "Souza",  "Pereira", "Lima",
+	"Carvalho", "Gomes",  "Ribeiro",  "Araújo", "Rocha",   "Conceição",
 };
 
-#define CULT(lang, g, f) { lang, g, N_(g), f, N_(f) }
+#define CULT(lang, g, f)                                                                           \
+	{                                                                                          \
+		lang, g, N_(g), f, N_(f)                                                           \
+	}
 enum { C_SV, C_NB, C_DA, C_FI, C_DE, C_EN, C_FR, C_NL, C_ES, C_IT, C_PL, C_JA, C_HI, C_PT };
 static const struct culture cultures[] = {
-	CULT("sv", sv_given, sv_family), CULT("nb", nb_given, nb_family),
-	CULT("da", da_given, da_family), CULT("fi", fi_given, fi_family),
-	CULT("de", de_given, de_family), CULT("en", en_given, en_family),
-	CULT("fr", fr_given, fr_family), CULT("nl", nl_given, nl_family),
-	CULT("es", es_given, es_family), CULT("it", it_given, it_family),
-	CULT("pl", pl_given, pl_family), CULT("ja", ja_given, ja_family),
+	CULT("sv", sv_given, sv_family),    CULT("nb", nb_given, nb_family),
+	CULT("da", da_given, da_family),    CULT("fi", fi_given, fi_family),
+	CULT("de", de_given, de_family),    CULT("en", en_given, en_family),
+	CULT("fr", fr_given, fr_family),    CULT("nl", nl_given, nl_family),
+	CULT("es", es_given, es_family),    CULT("it", it_given, it_family),
+	CULT("pl", pl_given, pl_family),    CULT("ja", ja_given, ja_family),
 	CULT("en-IN", hi_given, hi_family), CULT("pt-BR", pt_given, pt_family),
 };
 
@@ -397,43 +400,45 @@ struct country {
 	size_t ncities;
 };
 
-static const char *const se_cities[] = {"Stockholm", "Göteborg",  "Malmö", "Uppsala",
-					"Västerås",  "Örebro",    "Linköping", "Helsingborg",
-					"Jönköping", "Umeå",	  "Luleå", "Norrköping"};
-static const char *const no_cities[] = {"Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø",
-					"Drammen"};
+static const char *const se_cities[] = {"Stockholm", "Göteborg", "Malmö",     "Uppsala",
+					"Västerås",  "Örebro",	 "Linköping", "Helsingborg",
+					"Jönköping", "Umeå",	 "Luleå",     "Norrköping"};
+static const char *const no_cities[] = {"Oslo",	     "Bergen", "Trondheim",
+					"Stavanger", "Tromsø", "Drammen"};
 static const char *const dk_cities[] = {"København", "Aarhus", "Odense", "Aalborg", "Esbjerg"};
-static const char *const fi_cities[] = {"Helsinki", "Espoo", "Tampere", "Turku", "Oulu",
-					"Jyväskylä"};
-static const char *const de_cities[] = {"Berlin",    "Hamburg",	   "München",	 "Köln",
-					"Frankfurt am Main", "Stuttgart", "Düsseldorf", "Leipzig",
-					"Nürnberg",  "Bremen"};
-static const char *const gb_cities[] = {"London", "Manchester", "Birmingham", "Leeds",
-					"Glasgow", "Edinburgh", "Bristol", "Cambridge"};
-static const char *const us_cities[] = {"New York", "Chicago", "Boston",	"Seattle", "Austin",
-					"San Francisco", "Atlanta", "Denver", "Minneapolis"};
-static const char *const fr_cities[] = {"Paris", "Lyon", "Marseille", "Toulouse", "Lille",
-					"Nantes", "Bordeaux"};
+static const char *const fi_cities[] = {"Helsinki", "Espoo", "Tampere",
+					"Turku",    "Oulu",  "Jyväskylä"};
+static const char *const de_cities[] = {
+	"Berlin",    "Hamburg",	   "München", "Köln",	  "Frankfurt am Main",
+	"Stuttgart", "Düsseldorf", "Leipzig", "Nürnberg", "Bremen"};
+static const char *const gb_cities[] = {"London",  "Manchester", "Birmingham", "Leeds",
+					"Glasgow", "Edinburgh",	 "Bristol",    "Cambridge"};
+static const char *const us_cities[] = {"New York", "Chicago", "Boston",
+					"Seattle",  "Austin",  "San Francisco",
+					"Atlanta",  "Denver",  "Minneapolis"};
+static const char *const fr_cities[] = {"Paris", "Lyon",   "Marseille", "Toulouse",
+					"Lille", "Nantes", "Bordeaux"};
 static const char *const nl_cities[] = {"Amsterdam", "Rotterdam", "Utrecht", "Eindhoven",
 					"Den Haag"};
-static const char *const es_cities[] = {"Madrid", "Barcelona", "Valencia", "Sevilla", "Bilbao",
-					"Málaga"};
+static const char *const es_cities[] = {"Madrid",  "Barcelona", "Valencia",
+					"Sevilla", "Bilbao",	"Málaga"};
 static const char *const it_cities[] = {"Milano", "Roma", "Torino", "Bologna", "Firenze"};
-static const char *const pl_cities[] = {"Warszawa", "Kraków", "Gdańsk", "Wrocław", "Poznań",
-					"Łódź"};
+static const char *const pl_cities[] = {"Warszawa", "Kraków", "Gdańsk",
+					"Wrocław",  "Poznań", "Łódź"};
 static const char *const ch_cities[] = {"Zürich", "Genève", "Basel", "Bern", "Lausanne"};
 static const char *const at_cities[] = {"Wien", "Graz", "Linz", "Salzburg"};
 static const char *const be_cities[] = {"Bruxelles", "Antwerpen", "Gent", "Liège"};
 static const char *const ie_cities[] = {"Dublin", "Cork", "Galway"};
 static const char *const jp_cities[] = {"Tokyo", "Osaka", "Yokohama", "Nagoya"};
 static const char *const in_cities[] = {"Bengaluru", "Mumbai", "Pune", "Chennai", "Hyderabad"};
-static const char *const br_cities[] = {"São Paulo", "Rio de Janeiro", "Curitiba",
-					"Porto Alegre"};
+static const char *const br_cities[] = {"São Paulo", "Rio de Janeiro", "Curitiba", "Porto Alegre"};
 static const char *const ca_cities[] = {"Toronto", "Montréal", "Vancouver", "Calgary", "Ottawa"};
 static const char *const au_cities[] = {"Sydney", "Melbourne", "Brisbane", "Perth"};
 
-#define CTRY(code, w, cult, dial, tld, cur, suf, cities)                                        \
-	{ code, w, cult, dial, tld, cur, suf, cities, N_(cities) }
+#define CTRY(code, w, cult, dial, tld, cur, suf, cities)                                           \
+	{                                                                                          \
+		code, w, cult, dial, tld, cur, suf, cities, N_(cities)                             \
+	}
 static const struct country countries[] = {
 	CTRY("SE", 24, C_SV, "46", "se", "SEK", "AB", se_cities),
 	CTRY("NO", 6, C_NB, "47", "no", "NOK", "AS", no_cities),
@@ -500,41 +505,66 @@ static const struct industry service_industries[] = {
 };
 
 static const char *const name_prefixes[] = {
-	"Nordic",   "Baltic",	"Alpine",   "Atlantic", "Pacific",  "Global",   "United",
-	"Northern", "Coastal",	"Summit",   "Pioneer",  "Polar",    "Granite",  "Silver",
-	"Blue",	    "Green",	"Red Oak",  "Evergreen", "Bright",  "Apex",	"Vertex",
-	"Meridian", "Horizon",	"Crescent", "Falcon",   "Aurora",   "Boreal",   "Fjord",
-	"Ångström", "Skåne",	"Västkust", "Göta",	"Björk",    "Älvdalen", "Norrland",
-	"Eastgate", "Westbrook", "Kestrel", "Harbor",   "Lakeside", "Ironwood", "Cedar",
-	"Orion",    "Sirius",	"Vega",	    "Nova",	"Delta",    "Sigma",    "Quantum",
-	"Stellar",  "Zenith",	"Keystone", "Beacon",   "Pinnacle", "Mosaic",   "Tundra",
-	"Saga",	    "Runa",	"Vinter",   "Solstice", "Lumen",    "Cobalt",   "Amber",
-	"Helix",    "Arctic",	"Riverbend", "Oakridge", "Highland", "Brightwater", "Stonebridge",
+	"Nordic",   "Baltic",	 "Alpine",    "Atlantic",  "Pacific",  "Global",      "United",
+	"Northern", "Coastal",	 "Summit",    "Pioneer",   "Polar",    "Granite",     "Silver",
+	"Blue",	    "Green",	 "Red Oak",   "Evergreen", "Bright",   "Apex",	      "Vertex",
+	"Meridian", "Horizon",	 "Crescent",  "Falcon",	   "Aurora",   "Boreal",      "Fjord",
+	"Ångström", "Skåne",	 "Västkust",  "Göta",	   "Björk",    "Älvdalen",    "Norrland",
+	"Eastgate", "Westbrook", "Kestrel",   "Harbor",	   "Lakeside", "Ironwood",    "Cedar",
+	"Orion",    "Sirius",	 "Vega",      "Nova",	   "Delta",    "Sigma",	      "Quantum",
+	"Stellar",  "Zenith",	 "Keystone",  "Beacon",	   "Pinnacle", "Mosaic",      "Tundra",
+	"Saga",	    "Runa",	 "Vinter",    "Solstice",  "Lumen",    "Cobalt",      "Amber",
+	"Helix",    "Arctic",	 "Riverbend", "Oakridge",  "Highland", "Brightwater", "Stonebridge",
 };
 
 static const char *const bu_functions[] = {
-	"Sales", "Customer Success", "Field Service", "Procurement", "Finance", "Marketing",
-	"R&D", "Logistics", "HR", "Legal", "IT Operations", "Product Management",
-	"Professional Services", "Key Accounts", "Inside Sales", "Partner Management",
+	"Sales",
+	"Customer Success",
+	"Field Service",
+	"Procurement",
+	"Finance",
+	"Marketing",
+	"R&D",
+	"Logistics",
+	"HR",
+	"Legal",
+	"IT Operations",
+	"Product Management",
+	"Professional Services",
+	"Key Accounts",
+	"Inside Sales",
+	"Partner Management",
 };
 static const char *const bu_regions[] = {
-	"Nordics", "DACH", "Benelux", "UK & Ireland", "Iberia", "France", "Italy", "Poland",
-	"North America", "APAC", "Sweden", "Norway", "Denmark", "Finland", "Central Europe",
-	"Stockholm", "Göteborg", "Malmö", "Latin America", "Middle East",
+	"Nordics",   "DACH",	 "Benelux", "UK & Ireland",  "Iberia",
+	"France",    "Italy",	 "Poland",  "North America", "APAC",
+	"Sweden",    "Norway",	 "Denmark", "Finland",	     "Central Europe",
+	"Stockholm", "Göteborg", "Malmö",   "Latin America", "Middle East",
 };
 static const char *const community_kinds[] = {
-	"Meetup", "Association", "Forum", "Network", "User Group", "Society", "Chamber of Commerce",
-	"Alliance",
+	"Meetup",  "Association",	  "Forum",    "Network", "User Group",
+	"Society", "Chamber of Commerce", "Alliance",
 };
 
 static const char *const org_tags[] = {
-	"priority",  "nda-signed", "framework-agreement", "public-sector", "gdpr-dpa",
-	"reseller",  "emea",	   "apac",		  "americas",	   "at-risk",
-	"upsell",    "reference-customer", "iso-9001", "preferred-supplier",
+	"priority",
+	"nda-signed",
+	"framework-agreement",
+	"public-sector",
+	"gdpr-dpa",
+	"reseller",
+	"emea",
+	"apac",
+	"americas",
+	"at-risk",
+	"upsell",
+	"reference-customer",
+	"iso-9001",
+	"preferred-supplier",
 };
 static const char *const person_tags[] = {
-	"decision-maker", "newsletter",	    "vip", "event-guest", "technical-contact",
-	"billing-contact", "do-not-call", "alumni",
+	"decision-maker",    "newsletter",	"vip",	       "event-guest",
+	"technical-contact", "billing-contact", "do-not-call", "alumni",
 };
 static const char *const org_notes[] = {
 	"Framework agreement in place; renewal is negotiated every autumn.",
@@ -573,25 +603,45 @@ struct role {
 	const char *const titles[6];
 };
 static const struct role roles[] = {
-	{"executive", 6, {"CEO", "COO", "Managing Director", "VP Sales", "Country Manager", "Founder"}},
-	{"decision_maker", 12, {"Head of Procurement", "Director of Operations", "Head of IT",
-				"Plant Manager", "Director of Logistics", "Head of Supply Chain"}},
-	{"finance", 8, {"CFO", "Financial Controller", "Accounts Payable Manager", "Finance Manager",
-			"Treasury Analyst", "Head of Finance"}},
-	{"technical", 14, {"CTO", "Lead Engineer", "IT Manager", "Solutions Architect",
-			   "Maintenance Engineer", "Systems Administrator"}},
-	{"purchasing", 12, {"Purchasing Manager", "Buyer", "Category Manager", "Senior Buyer",
-			    "Procurement Specialist", "Sourcing Manager"}},
-	{"influencer", 8, {"Senior Consultant", "Business Analyst", "Product Owner",
-			   "Quality Manager", "Team Lead", "Sustainability Manager"}},
-	{"champion", 7, {"Project Manager", "Operations Manager", "Logistics Coordinator",
-			 "Service Manager", "Programme Manager", "Customer Service Manager"}},
-	{"blocker", 3, {"Legal Counsel", "Information Security Officer", "Compliance Manager",
-			"Works Council Member", "Internal Auditor", "Data Protection Officer"}},
-	{"user", 22, {"Coordinator", "Analyst", "Technician", "Warehouse Supervisor",
-		      "Planner", "Administrator"}},
-	{"other", 8, {"Assistant", "Office Manager", "Receptionist", "Intern",
-		      "Executive Assistant", "Trainee"}},
+	{"executive",
+	 6,
+	 {"CEO", "COO", "Managing Director", "VP Sales", "Country Manager", "Founder"}},
+	{"decision_maker",
+	 12,
+	 {"Head of Procurement", "Director of Operations", "Head of IT", "Plant Manager",
+	  "Director of Logistics", "Head of Supply Chain"}},
+	{"finance",
+	 8,
+	 {"CFO", "Financial Controller", "Accounts Payable Manager", "Finance Manager",
+	  "Treasury Analyst", "Head of Finance"}},
+	{"technical",
+	 14,
+	 {"CTO", "Lead Engineer", "IT Manager", "Solutions Architect", "Maintenance Engineer",
+	  "Systems Administrator"}},
+	{"purchasing",
+	 12,
+	 {"Purchasing Manager", "Buyer", "Category Manager", "Senior Buyer",
+	  "Procurement Specialist", "Sourcing Manager"}},
+	{"influencer",
+	 8,
+	 {"Senior Consultant", "Business Analyst", "Product Owner", "Quality Manager", "Team Lead",
+	  "Sustainability Manager"}},
+	{"champion",
+	 7,
+	 {"Project Manager", "Operations Manager", "Logistics Coordinator", "Service Manager",
+	  "Programme Manager", "Customer Service Manager"}},
+	{"blocker",
+	 3,
+	 {"Legal Counsel", "Information Security Officer", "Compliance Manager",
+	  "Works Council Member", "Internal Auditor", "Data Protection Officer"}},
+	{"user",
+	 22,
+	 {"Coordinator", "Analyst", "Technician", "Warehouse Supervisor", "Planner",
+	  "Administrator"}},
+	{"other",
+	 8,
+	 {"Assistant", "Office Manager", "Receptionist", "Intern", "Executive Assistant",
+	  "Trainee"}},
 };
 
 /* Organization kinds: weight of the kind, activity factor (x10). */
@@ -603,16 +653,22 @@ static const double org_kind_activity[] = {1.0, 0.55, 0.7, 0.45, 0.6, 0.04, 0.2,
 static const double org_kind_people[] = {1.0, 0.6, 0.8, 0.5, 0.6, 0.15, 0.3, 0.5};
 
 static const char *const products[] = {
-	"X200 conveyor line", "RapidScan 4 handhelds", "ERP Cloud licence", "service agreement",
-	"spare parts kit",    "Premium Support plan",  "analytics module", "pallet racking",
-	"industrial sensors", "hydraulic pumps",       "label printers",   "fleet telematics",
-	"cold-chain containers", "packaging film",     "safety equipment", "HVAC units",
-	"LED retrofit",	      "warehouse robots",      "data platform",    "mobile app",
-	"field service app",  "Enterprise subscription", "sensor gateways", "control cabinets",
+	"X200 conveyor line",	 "RapidScan 4 handhelds",
+	"ERP Cloud licence",	 "service agreement",
+	"spare parts kit",	 "Premium Support plan",
+	"analytics module",	 "pallet racking",
+	"industrial sensors",	 "hydraulic pumps",
+	"label printers",	 "fleet telematics",
+	"cold-chain containers", "packaging film",
+	"safety equipment",	 "HVAC units",
+	"LED retrofit",		 "warehouse robots",
+	"data platform",	 "mobile app",
+	"field service app",	 "Enterprise subscription",
+	"sensor gateways",	 "control cabinets",
 };
 static const char *const colleagues[] = {
-	"Anna Berg",   "Johan Lind",   "Maria Ek",	"Erik Sandström", "Sofia Holm",
-	"Oskar Dahl",  "Karin Åström", "Peter Nyberg", "Lina Fransson", "David Wikström",
+	"Anna Berg",  "Johan Lind",   "Maria Ek",     "Erik Sandström", "Sofia Holm",
+	"Oskar Dahl", "Karin Åström", "Peter Nyberg", "Lina Fransson",	"David Wikström",
 };
 
 /* ------------------------------------------------------------ topics */
@@ -630,8 +686,9 @@ struct topic {
 };
 
 static const char *const pricing_s[] = {
-	"Updated price list for {year}", "Pricing for {product}", "Quote request: {n} units of {product}",
-	"Revised quote {order}", "Volume discount on {product}", "Price adjustment from {date}",
+	"Updated price list for {year}",	 "Pricing for {product}",
+	"Quote request: {n} units of {product}", "Revised quote {order}",
+	"Volume discount on {product}",		 "Price adjustment from {date}",
 };
 static const char *const pricing_b[] = {
 	"Please find attached our updated quote for {n} units of {product}.",
@@ -648,11 +705,13 @@ static const char *const pricing_b[] = {
 	"We agreed to send a revised proposal with a three-year price lock.",
 };
 static const char *const renewal_s[] = {
-	"Renewal of the {product} agreement", "Contract renewal {year}", "Your subscription renews on {date}",
-	"Renewal discussion", "Upcoming renewal and licence count", "Renewal terms for {nextyear}",
+	"Renewal of the {product} agreement", "Contract renewal {year}",
+	"Your subscription renews on {date}", "Renewal discussion",
+	"Upcoming renewal and licence count", "Renewal terms for {nextyear}",
 };
 static const char *const renewal_b[] = {
-	"The current agreement for {product} expires on {date} and we would like to start the renewal.",
+	"The current agreement for {product} expires on {date} and we would like to start the "
+	"renewal.",
 	"{first} confirmed they intend to renew but want to reduce the licence count by {n}.",
 	"We proposed a three-year renewal at {amount} per year with a {pct}% loyalty discount.",
 	"Usage has grown steadily over the past year, so an upgrade to the next tier makes sense.",
@@ -666,14 +725,15 @@ static const char *const renewal_b[] = {
 };
 static const char *const delay_s[] = {
 	"Delivery delay on order {order}", "Revised delivery date for {product}",
-	"Late shipment to {city}", "Order {order}: shipping update", "Backorder notification",
-	"Where is our delivery?",
+	"Late shipment to {city}",	   "Order {order}: shipping update",
+	"Backorder notification",	   "Where is our delivery?",
 };
 static const char *const delay_b[] = {
 	"Unfortunately the delivery of order {order} will be delayed by about {days} days.",
 	"The delay is caused by a component shortage at our sub-supplier.",
 	"{first} called to say the goods have not arrived at the {city} warehouse.",
-	"The new estimated delivery date is {date}; we will confirm as soon as the goods are shipped.",
+	"The new estimated delivery date is {date}; we will confirm as soon as the goods are "
+	"shipped.",
 	"We offered a partial delivery of {n} units this week and the rest by {date}.",
 	"The carrier reported that the shipment is held in customs pending documentation.",
 	"They stressed that further delays will stop their production line.",
@@ -683,8 +743,12 @@ static const char *const delay_b[] = {
 	"Their planner needs a firm date by {weekday} to reschedule the installation.",
 };
 static const char *const invoice_s[] = {
-	"Invoice {invoice}", "Question about invoice {invoice}", "Payment reminder: {invoice}",
-	"Credit note request", "Overdue payment", "Updated billing address",
+	"Invoice {invoice}",
+	"Question about invoice {invoice}",
+	"Payment reminder: {invoice}",
+	"Credit note request",
+	"Overdue payment",
+	"Updated billing address",
 };
 static const char *const invoice_b[] = {
 	"Please find attached invoice {invoice} for {amount}, due on {date}.",
@@ -700,8 +764,12 @@ static const char *const invoice_b[] = {
 	"Finance confirmed that the invoice has been approved and scheduled for payment.",
 };
 static const char *const training_s[] = {
-	"Training session for new users", "{product} training on {date}", "Admin training agenda",
-	"Onsite training in {city}", "Training materials and recordings", "Webinar: getting started",
+	"Training session for new users",
+	"{product} training on {date}",
+	"Admin training agenda",
+	"Onsite training in {city}",
+	"Training materials and recordings",
+	"Webinar: getting started",
 };
 static const char *const training_b[] = {
 	"We would like to book a training session for {n} new users of {product}.",
@@ -716,8 +784,9 @@ static const char *const training_b[] = {
 	"Please send the list of participants by {weekday} so that we can prepare accounts.",
 };
 static const char *const maintenance_s[] = {
-	"Scheduled maintenance on {date}", "Service visit for {product}", "Maintenance window {quarter}",
-	"Preventive maintenance report", "Firmware update {version}", "Annual inspection",
+	"Scheduled maintenance on {date}", "Service visit for {product}",
+	"Maintenance window {quarter}",	   "Preventive maintenance report",
+	"Firmware update {version}",	   "Annual inspection",
 };
 static const char *const maintenance_b[] = {
 	"Our technician will perform the preventive maintenance on {date} between 8:00 and 12:00.",
@@ -732,8 +801,9 @@ static const char *const maintenance_b[] = {
 	"Downtime during the update should be less than thirty minutes.",
 };
 static const char *const complaint_s[] = {
-	"Complaint regarding order {order}", "Damaged goods received", "Service quality concerns",
-	"Escalation: repeated failures", "Unacceptable response time", "Formal complaint",
+	"Complaint regarding order {order}", "Damaged goods received",
+	"Service quality concerns",	     "Escalation: repeated failures",
+	"Unacceptable response time",	     "Formal complaint",
 };
 static const char *const complaint_b[] = {
 	"{first} called to complain that {n} units arrived damaged.",
@@ -750,7 +820,7 @@ static const char *const complaint_b[] = {
 };
 static const char *const contract_s[] = {
 	"Draft contract for review", "Contract amendment no. {n}", "Signed agreement",
-	"Master services agreement", "Data processing agreement", "Contract questions from legal",
+	"Master services agreement", "Data processing agreement",  "Contract questions from legal",
 };
 static const char *const contract_b[] = {
 	"Attached is the draft agreement with the changes we discussed marked in red.",
@@ -766,11 +836,12 @@ static const char *const contract_b[] = {
 	"We will send a clean version once both sides have accepted the changes.",
 };
 static const char *const negotiation_s[] = {
-	"Commercial terms", "Counter-proposal", "Negotiation follow-up", "Final offer",
-	"Discount request", "Terms for the {product} deal",
+	"Commercial terms", "Counter-proposal", "Negotiation follow-up",
+	"Final offer",	    "Discount request", "Terms for the {product} deal",
 };
 static const char *const negotiation_b[] = {
-	"They came back with a counter-proposal asking for a {pct}% discount and 90-day payment terms.",
+	"They came back with a counter-proposal asking for a {pct}% discount and 90-day payment "
+	"terms.",
 	"We can offer {pct}% if they commit to a two-year term and a minimum volume of {n} units.",
 	"{first} said the decision will be made by the steering group on {date}.",
 	"Our final offer is {amount}, including installation and training.",
@@ -782,8 +853,12 @@ static const char *const negotiation_b[] = {
 	"Both sides agreed to the terms in principle; legal will prepare the paperwork.",
 };
 static const char *const onboarding_s[] = {
-	"Welcome to {product}", "Onboarding plan", "Kick-off meeting", "Getting started with {product}",
-	"Project kick-off and next steps", "Access and accounts",
+	"Welcome to {product}",
+	"Onboarding plan",
+	"Kick-off meeting",
+	"Getting started with {product}",
+	"Project kick-off and next steps",
+	"Access and accounts",
 };
 static const char *const onboarding_b[] = {
 	"Welcome aboard! This message summarises the onboarding plan for the next {days} days.",
@@ -797,11 +872,16 @@ static const char *const onboarding_b[] = {
 	"A project plan with responsibilities and dates is attached.",
 };
 static const char *const review_s[] = {
-	"Quarterly business review {quarter}", "{quarter} review: agenda", "Account review {year}",
-	"Usage report {quarter}", "Executive business review", "Annual review meeting",
+	"Quarterly business review {quarter}",
+	"{quarter} review: agenda",
+	"Account review {year}",
+	"Usage report {quarter}",
+	"Executive business review",
+	"Annual review meeting",
 };
 static const char *const review_b[] = {
-	"We walked through the usage figures for {quarter}: {n} active users, up {pct}% on last quarter.",
+	"We walked through the usage figures for {quarter}: {n} active users, up {pct}% on last "
+	"quarter.",
 	"{first} presented their priorities for {nextyear}: cost control and automation.",
 	"Support tickets are down and the average resolution time is under two days.",
 	"They want to expand to {n} more sites if the pilot in {city} goes well.",
@@ -813,7 +893,7 @@ static const char *const review_b[] = {
 	"They asked for a benchmark against similar customers in their industry.",
 };
 static const char *const demo_s[] = {
-	"Demo of {product}", "Product demo follow-up", "Introduction and demo request",
+	"Demo of {product}",	     "Product demo follow-up", "Introduction and demo request",
 	"Pilot proposal for {city}", "Thank you for the demo", "Proof of concept",
 };
 static const char *const demo_b[] = {
@@ -828,8 +908,8 @@ static const char *const demo_b[] = {
 	"The demo went well; they want to see the integration with their ERP.",
 };
 static const char *const support_s[] = {
-	"Support ticket {ticket}", "Issue with {product}", "Error after the latest update",
-	"Ticket {ticket} resolved", "Login problems", "Urgent: system down at {city} site",
+	"Support ticket {ticket}",  "Issue with {product}", "Error after the latest update",
+	"Ticket {ticket} resolved", "Login problems",	    "Urgent: system down at {city} site",
 };
 static const char *const support_b[] = {
 	"{first} reported that {product} stopped working after the update on {weekday}.",
@@ -844,7 +924,7 @@ static const char *const support_b[] = {
 	"Our engineer will connect remotely on {date} at 10:00.",
 };
 static const char *const audit_s[] = {
-	"Security questionnaire", "Supplier audit on {date}", "ISO certification documents",
+	"Security questionnaire",   "Supplier audit on {date}", "ISO certification documents",
 	"GDPR and data processing", "Compliance review {year}", "Penetration test results",
 };
 static const char *const audit_b[] = {
@@ -852,14 +932,15 @@ static const char *const audit_b[] = {
 	"Their compliance team wants to audit our {city} facility on {date}.",
 	"{first} asked where customer data is stored and who has access to it.",
 	"We shared the summary of the latest penetration test; no critical findings.",
-	"The sustainability report and code of conduct were requested as part of supplier approval.",
+	"The sustainability report and code of conduct were requested as part of supplier "
+	"approval.",
 	"All sub-processors are listed in the data processing agreement, appendix 2.",
 	"The audit found {n} minor deviations, all of which will be closed by {date}.",
 	"They need a signed statement on conflict minerals before the next order.",
 };
 static const char *const forecast_s[] = {
-	"Forecast for {quarter}", "Capacity planning {nextyear}", "Rolling forecast update",
-	"Volume forecast and lead times", "Production plan {quarter}", "Stock levels",
+	"Forecast for {quarter}",	  "Capacity planning {nextyear}", "Rolling forecast update",
+	"Volume forecast and lead times", "Production plan {quarter}",	  "Stock levels",
 };
 static const char *const forecast_b[] = {
 	"Our forecast for {quarter} is {n} units, about {pct}% higher than last quarter.",
@@ -872,8 +953,12 @@ static const char *const forecast_b[] = {
 	"The plant will be closed for maintenance for two weeks in July.",
 };
 static const char *const rfp_s[] = {
-	"Request for proposal: {product}", "Tender {year}-{n}", "RFP questions",
-	"Submission of our tender", "Clarification questions for the tender", "Tender results",
+	"Request for proposal: {product}",
+	"Tender {year}-{n}",
+	"RFP questions",
+	"Submission of our tender",
+	"Clarification questions for the tender",
+	"Tender results",
 };
 static const char *const rfp_b[] = {
 	"The request for proposal covers {n} sites and a contract period of three years.",
@@ -887,7 +972,7 @@ static const char *const rfp_b[] = {
 };
 static const char *const partner_s[] = {
 	"Partnership proposal", "Joint go-to-market plan", "Partner programme {year}",
-	"Referral agreement", "Co-marketing campaign", "Partner certification",
+	"Referral agreement",	"Co-marketing campaign",   "Partner certification",
 };
 static const char *const partner_b[] = {
 	"We discussed a joint offer combining their installation services with our {product}.",
@@ -900,8 +985,9 @@ static const char *const partner_b[] = {
 	"Joint webinar planned for {date}; they will handle the invitations.",
 };
 static const char *const event_s[] = {
-	"Invitation: customer day {year}", "Trade fair in {city}", "Meeting at the conference",
-	"Webinar registration", "Thank you for attending", "Roundtable on {product}",
+	"Invitation: customer day {year}", "Trade fair in {city}",
+	"Meeting at the conference",	   "Webinar registration",
+	"Thank you for attending",	   "Roundtable on {product}",
 };
 static const char *const event_b[] = {
 	"We would like to invite you to our customer day in {city} on {date}.",
@@ -915,7 +1001,7 @@ static const char *const event_b[] = {
 };
 static const char *const quality_s[] = {
 	"Quality issue batch {n}", "Non-conformance report", "Deviation in delivered goods",
-	"8D report request", "Quality follow-up", "Incoming inspection results",
+	"8D report request",	   "Quality follow-up",	     "Incoming inspection results",
 };
 static const char *const quality_b[] = {
 	"Incoming inspection found {n} parts outside tolerance in the latest batch.",
@@ -928,8 +1014,8 @@ static const char *const quality_b[] = {
 	"A joint quality review is planned at their plant in {city}.",
 };
 static const char *const integration_s[] = {
-	"API integration with {product}", "ERP integration project", "Data migration plan",
-	"Single sign-on setup", "Integration test results", "Technical workshop",
+	"API integration with {product}", "ERP integration project",  "Data migration plan",
+	"Single sign-on setup",		  "Integration test results", "Technical workshop",
 };
 static const char *const integration_b[] = {
 	"Their IT team wants to integrate {product} with the ERP through the REST API.",
@@ -942,8 +1028,9 @@ static const char *const integration_b[] = {
 	"Performance is fine up to {n} transactions per minute in the load test.",
 };
 static const char *const internal_s[] = {
-	"Account plan {nextyear}", "Pipeline review {quarter}", "Internal: account status",
-	"Budget planning {nextyear}", "Handover notes", "Team meeting notes",
+	"Account plan {nextyear}",  "Pipeline review {quarter}",
+	"Internal: account status", "Budget planning {nextyear}",
+	"Handover notes",	    "Team meeting notes",
 };
 static const char *const internal_b[] = {
 	"Pipeline for {quarter} stands at {amount}, with three deals in the final stage.",
@@ -956,8 +1043,11 @@ static const char *const internal_b[] = {
 	"Travel budget is frozen until the end of {quarter}.",
 };
 static const char *const intel_s[] = {
-	"Competitor update", "Competitive intelligence {quarter}", "New pricing from competitor",
-	"Competitor won the {city} deal", "Market notes",
+	"Competitor update",
+	"Competitive intelligence {quarter}",
+	"New pricing from competitor",
+	"Competitor won the {city} deal",
+	"Market notes",
 };
 static const char *const intel_b[] = {
 	"They launched a new version with a cheaper entry tier, about {pct}% below ours.",
@@ -1040,12 +1130,38 @@ static const char *const sv_contract_b[] = {
 	"Avtalets värde är {amount} över tre år.",
 };
 
-#define TOPIC(tag, s, b) { tag, s, N_(s), b, N_(b), NULL, 0, NULL, 0 }
-#define TOPIC_SV(tag, s, b, svs, svb) { tag, s, N_(s), b, N_(b), svs, N_(svs), svb, N_(svb) }
+#define TOPIC(tag, s, b)                                                                           \
+	{                                                                                          \
+		tag, s, N_(s), b, N_(b), NULL, 0, NULL, 0                                          \
+	}
+#define TOPIC_SV(tag, s, b, svs, svb)                                                              \
+	{                                                                                          \
+		tag, s, N_(s), b, N_(b), svs, N_(svs), svb, N_(svb)                                \
+	}
 enum {
-	T_PRICING, T_RENEWAL, T_DELAY, T_INVOICE, T_TRAINING, T_MAINT, T_COMPLAINT, T_CONTRACT,
-	T_NEGOTIATION, T_ONBOARDING, T_REVIEW, T_DEMO, T_SUPPORT, T_AUDIT, T_FORECAST, T_RFP,
-	T_PARTNER, T_EVENT, T_QUALITY, T_INTEGRATION, T_INTERNAL, T_INTEL, T_COUNT
+	T_PRICING,
+	T_RENEWAL,
+	T_DELAY,
+	T_INVOICE,
+	T_TRAINING,
+	T_MAINT,
+	T_COMPLAINT,
+	T_CONTRACT,
+	T_NEGOTIATION,
+	T_ONBOARDING,
+	T_REVIEW,
+	T_DEMO,
+	T_SUPPORT,
+	T_AUDIT,
+	T_FORECAST,
+	T_RFP,
+	T_PARTNER,
+	T_EVENT,
+	T_QUALITY,
+	T_INTEGRATION,
+	T_INTERNAL,
+	T_INTEL,
+	T_COUNT
 };
 static const struct topic topics[T_COUNT] = {
 	TOPIC_SV("pricing", pricing_s, pricing_b, sv_pricing_s, sv_pricing_b),
@@ -1074,7 +1190,8 @@ static const struct topic topics[T_COUNT] = {
 
 /* Which topics each kind of organization talks about, with weights. */
 static const int topic_weights[8][T_COUNT] = {
-	/*            pri ren del inv tra mnt cmp con neg onb rev dem sup aud fct rfp prt evt qua int itn intel */
+	/*            pri ren del inv tra mnt cmp con neg onb rev dem sup aud fct rfp prt evt qua
+	   int itn intel */
 	[K_CLIENT] = {10, 10, 8, 10, 7, 8, 6, 5, 4, 3, 7, 1, 10, 3, 2, 1, 0, 3, 1, 5, 2, 0},
 	[K_PROSPECT] = {14, 0, 0, 0, 1, 0, 0, 4, 10, 1, 0, 18, 0, 3, 0, 8, 0, 6, 0, 3, 4, 0},
 	[K_SUPPLIER] = {10, 3, 14, 12, 1, 3, 4, 6, 8, 0, 2, 1, 1, 5, 12, 1, 0, 1, 10, 1, 1, 0},
@@ -1107,25 +1224,29 @@ static const char *const sv_generic_b[] = {
 	"{first} kollar internt och återkommer.",
 };
 
-static const char *const months_en[] = {"January", "February", "March",	   "April",
-					"May",	   "June",     "July",	   "August",
-					"September", "October", "November", "December"};
-static const char *const months_sv[] = {"januari", "februari", "mars",	   "april",
-					"maj",	   "juni",     "juli",	   "augusti",
-					"september", "oktober", "november", "december"};
+static const char *const months_en[] = {"January",   "February", "March",    "April",
+					"May",	     "June",	 "July",     "August",
+					"September", "October",	 "November", "December"};
+static const char *const months_sv[] = {"januari",   "februari", "mars",     "april",
+					"maj",	     "juni",	 "juli",     "augusti",
+					"september", "oktober",	 "november", "december"};
 static const char *const weekdays_en[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"};
 static const char *const weekdays_sv[] = {"måndag", "tisdag", "onsdag", "torsdag", "fredag"};
 
 /* Interaction kinds, directions, channels. */
 enum { I_MEETING, I_CALL, I_EMAIL, I_MESSAGE, I_VISIT, I_EVENT, I_NOTE };
-static const char *const ikinds[] = {"meeting", "call", "email", "message", "visit", "event", "note"};
+static const char *const ikinds[] = {"meeting", "call",	 "email", "message",
+				     "visit",	"event", "note"};
 static const int ikind_weight[] = {14, 20, 38, 10, 4, 4, 10};
 static const char *const call_channels[] = {"phone", "phone", "phone", "teams", "teams", "zoom"};
-static const char *const meeting_channels[] = {"in person", "in person", "teams", "teams",
-					       "zoom", "google meet"};
-static const char *const message_channels[] = {"slack", "linkedin", "whatsapp", "sms", "teams chat"};
-static const char *const event_channels[] = {"conference", "webinar", "trade fair", "customer event"};
-static const char *const itags[] = {"follow-up", "urgent", "escalated", "decision", "budget", "risk"};
+static const char *const meeting_channels[] = {"in person", "in person", "teams",
+					       "teams",	    "zoom",	 "google meet"};
+static const char *const message_channels[] = {"slack", "linkedin", "whatsapp", "sms",
+					       "teams chat"};
+static const char *const event_channels[] = {"conference", "webinar", "trade fair",
+					     "customer event"};
+static const char *const itags[] = {"follow-up", "urgent", "escalated",
+				    "decision",	 "budget", "risk"};
 
 /* ------------------------------------------------------------ transliteration */
 
@@ -1133,14 +1254,14 @@ static const struct {
 	const char *utf8;
 	const char *ascii;
 } translit[] = {
-	{"å", "a"},  {"ä", "a"},  {"ö", "o"},  {"ø", "o"},  {"æ", "ae"}, {"é", "e"}, {"è", "e"},
-	{"ê", "e"},  {"ë", "e"},  {"á", "a"},  {"à", "a"},  {"â", "a"},  {"ã", "a"}, {"í", "i"},
-	{"ì", "i"},  {"ï", "i"},  {"î", "i"},  {"ó", "o"},  {"ò", "o"},  {"ô", "o"}, {"õ", "o"},
-	{"ú", "u"},  {"ù", "u"},  {"û", "u"},  {"ü", "u"},  {"ñ", "n"},  {"ç", "c"}, {"ß", "ss"},
-	{"ł", "l"},  {"ś", "s"},  {"ć", "c"},  {"ń", "n"},  {"ź", "z"},  {"ż", "z"}, {"ą", "a"},
-	{"ę", "e"},  {"Å", "a"},  {"Ä", "a"},  {"Ö", "o"},  {"Ø", "o"},  {"Æ", "ae"}, {"É", "e"},
-	{"Í", "i"},  {"Ó", "o"},  {"Ú", "u"},  {"Ü", "u"},  {"Ñ", "n"},  {"Ł", "l"}, {"Ś", "s"},
-	{"Ż", "z"},  {"Ç", "c"},
+	{"å", "a"}, {"ä", "a"}, {"ö", "o"}, {"ø", "o"}, {"æ", "ae"}, {"é", "e"},  {"è", "e"},
+	{"ê", "e"}, {"ë", "e"}, {"á", "a"}, {"à", "a"}, {"â", "a"},  {"ã", "a"},  {"í", "i"},
+	{"ì", "i"}, {"ï", "i"}, {"î", "i"}, {"ó", "o"}, {"ò", "o"},  {"ô", "o"},  {"õ", "o"},
+	{"ú", "u"}, {"ù", "u"}, {"û", "u"}, {"ü", "u"}, {"ñ", "n"},  {"ç", "c"},  {"ß", "ss"},
+	{"ł", "l"}, {"ś", "s"}, {"ć", "c"}, {"ń", "n"}, {"ź", "z"},  {"ż", "z"},  {"ą", "a"},
+	{"ę", "e"}, {"Å", "a"}, {"Ä", "a"}, {"Ö", "o"}, {"Ø", "o"},  {"Æ", "ae"}, {"É", "e"},
+	{"Í", "i"}, {"Ó", "o"}, {"Ú", "u"}, {"Ü", "u"}, {"Ñ", "n"},  {"Ł", "l"},  {"Ś", "s"},
+	{"Ż", "z"}, {"Ç", "c"},
 };
 
 /* Lower-case ASCII letters and digits of s, for host names and mailbox names. */
@@ -1194,12 +1315,13 @@ static long parse_long(const char *name, const char *v, long min)
 	return n;
 }
 
-static void usage(void)
+static void usage(int status)
 {
 	fputs("usage: bench-gen --db FILE [--seed N] [--orgs N] [--people N] [--affiliations N]\n"
-	      "                 [--interactions N] [--years N] [--owner-id N] [--today YYYY-MM-DD]\n",
-	      stderr);
-	exit(2);
+	      "                 [--interactions N] [--years N] [--owner-id N] [--today "
+	      "YYYY-MM-DD]\n",
+	      status ? stderr : stdout);
+	exit(status);
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o)
@@ -1216,9 +1338,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-			usage();
+			usage(0);
 		if (i + 1 >= argc)
-			usage();
+			usage(2);
 		const char *v = argv[++i];
 		if (!strcmp(a, "--db"))
 			o->db = v;
@@ -1244,10 +1366,14 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 				die("bad value for --today: '%s'", v);
 			o->today = days_from_civil(y, (unsigned)m, (unsigned)d);
 		} else
-			usage();
+			usage(2);
 	}
 	if (!o->db)
-		usage();
+		usage(2);
+	if (o->people == 0 && o->affiliations > 0) {
+		fprintf(stderr, "bench-gen: no people, so no affiliations\n");
+		o->affiliations = 0;
+	}
 	if (o->years > 50)
 		die("--years: at most 50");
 	if (o->orgs > 50000000 || o->people > 100000000 || o->interactions > 1000000000)
@@ -1412,7 +1538,7 @@ struct org {
 	int kind;
 	int country;
 	int city;
-	const char *name; /* owned */
+	const char *name;   /* owned */
 	const char *domain; /* owned; NULL if none */
 	double activity;
 };
@@ -1420,7 +1546,7 @@ struct org {
 struct person {
 	int64_t id;
 	const char *given, *family; /* static strings (either may be NULL) */
-	long home; /* org index or -1 */
+	long home;		    /* org index or -1 */
 };
 
 static struct opts O;
@@ -1472,10 +1598,12 @@ static void gen_orgs(void)
 	long nbus = 0;
 
 	struct stage sg;
-	stage_open(&sg, "organizations",
-		   "created_at, updated_at, version, owner_id, tags, custom, name, kind, parent_id, "
-		   "tier, industry, website, email, phone, country, city, notes, id",
-		   "(?1, ?1, 1, ?2, ?3, '{}', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)", 15);
+	stage_open(
+		&sg, "organizations",
+		"created_at, updated_at, version, owner_id, tags, custom, name, kind, parent_id, "
+		"tier, industry, website, email, phone, country, city, notes, id",
+		"(?1, ?1, 1, ?2, ?3, '{}', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		15);
 	sqlite3_stmt *st = sg.ins;
 	struct sb name = {0}, dom = {0}, web = {0}, mail = {0}, phone = {0}, tags = {0};
 	exec("BEGIN");
@@ -1524,8 +1652,8 @@ static void gen_orgs(void)
 			slugify(&dom, name.p, 0);
 			sb_puts(&dom, ".org");
 		} else {
-			const struct industry *ind = kind == K_SERVICE ? &PICK(service_industries)
-								       : &PICK(industries);
+			const struct industry *ind =
+				kind == K_SERVICE ? &PICK(service_industries) : &PICK(industries);
 			industry = ind->name;
 			const char *word = ind->words[rnd_below(4)];
 			int style = (int)rnd_below(10);
@@ -1533,15 +1661,17 @@ static void gen_orgs(void)
 				sb_printf(&name, "%s %s", PICK(name_prefixes), word);
 			else if (style < 8) {
 				const struct culture *cu = &cultures[c->culture];
-				sb_printf(&name, "%s & %s", cu->family[rnd_below((uint32_t)cu->nfamily)],
-					  chance(0.5) ? "Partners"
-						      : cu->family[rnd_below((uint32_t)cu->nfamily)]);
+				sb_printf(&name, "%s & %s",
+					  cu->family[rnd_below((uint32_t)cu->nfamily)],
+					  chance(0.5)
+						  ? "Partners"
+						  : cu->family[rnd_below((uint32_t)cu->nfamily)]);
 			} else if (style < 9)
 				sb_printf(&name, "%s%s %s", PICK(name_prefixes),
 					  chance(0.5) ? "tech" : "line", word);
 			else
-				sb_printf(&name, "%s %s %s", c->cities[o->city], PICK(name_prefixes),
-					  word);
+				sb_printf(&name, "%s %s %s", c->cities[o->city],
+					  PICK(name_prefixes), word);
 			slugify(&dom, name.p, 0);
 			sb_printf(&dom, ".%s", c->tld);
 			if (chance(0.85))
@@ -1549,12 +1679,12 @@ static void gen_orgs(void)
 			has_web = chance(0.9);
 			has_mail = chance(0.8);
 			if (kind == K_CLIENT)
-				tier = pct < 0.03   ? "strategic"
-				       : pct < 0.15 ? "key"
+				tier = pct < 0.03    ? "strategic"
+				       : pct < 0.15  ? "key"
 				       : chance(0.6) ? "standard"
 						     : "occasional";
 			else if (kind == K_SUPPLIER || kind == K_SERVICE)
-				tier = chance(0.6) ? (pct < 0.05 ? "strategic"
+				tier = chance(0.6) ? (pct < 0.05  ? "strategic"
 						      : pct < 0.2 ? "key"
 								  : "standard")
 						   : NULL;
@@ -1571,8 +1701,8 @@ static void gen_orgs(void)
 			sb_printf(&web, "https://www.%s/", dom.p);
 		sb_reset(&mail);
 		if (has_mail) {
-			static const char *const boxes[] = {"info", "contact", "hello", "sales",
-							    "office", "kontakt"};
+			static const char *const boxes[] = {"info",  "contact", "hello",
+							    "sales", "office",	"kontakt"};
 			sb_printf(&mail, "%s@%s", PICK(boxes), dom.p);
 		}
 		sb_reset(&phone);
@@ -1670,13 +1800,14 @@ static void gen_people(long *home)
 	rng_seed(O.seed, 3);
 	long n = O.people;
 	people = xcalloc((size_t)(n ? n : 1), sizeof *people);
-	static const char *const providers[] = {"gmail.com", "outlook.com", "hotmail.com",
-						"icloud.com", "proton.me", "yahoo.com"};
+	static const char *const providers[] = {"gmail.com",  "outlook.com", "hotmail.com",
+						"icloud.com", "proton.me",   "yahoo.com"};
 	struct stage sg;
-	stage_open(&sg, "people",
-		   "created_at, updated_at, version, owner_id, tags, custom, given_name, family_name, "
-		   "emails, phones, language, notes, id",
-		   "(?1, ?1, 1, ?2, ?3, '{}', ?4, ?5, ?6, ?7, ?8, ?9, ?10)", 10);
+	stage_open(
+		&sg, "people",
+		"created_at, updated_at, version, owner_id, tags, custom, given_name, family_name, "
+		"emails, phones, language, notes, id",
+		"(?1, ?1, 1, ?2, ?3, '{}', ?4, ?5, ?6, ?7, ?8, ?9, ?10)", 10);
 	sqlite3_stmt *st = sg.ins;
 	struct sb emails = {0}, phones = {0}, tags = {0};
 	exec("BEGIN");
@@ -1688,13 +1819,15 @@ static void gen_people(long *home)
 		int cu = chance(0.7) ? c->culture : (int)rnd_below((uint32_t)N_(cultures));
 		const struct culture *cl = &cultures[cu];
 		p->given = chance(0.01) ? NULL : cl->given[rnd_below((uint32_t)cl->ngiven)];
-		p->family = (p->given && chance(0.01)) ? NULL
-						       : cl->family[rnd_below((uint32_t)cl->nfamily)];
+		p->family = (p->given && chance(0.01))
+				    ? NULL
+				    : cl->family[rnd_below((uint32_t)cl->nfamily)];
 
 		sb_reset(&emails);
 		sb_puts(&emails, "[\"");
 		if (o && o->domain[0])
-			person_email(&emails, p, o->domain, pick_weighted((const int[]){7, 2, 1}, 3));
+			person_email(&emails, p, o->domain,
+				     pick_weighted((const int[]){7, 2, 1}, 3));
 		else
 			person_email(&emails, p, PICK(providers), 0);
 		sb_puts(&emails, "\"");
@@ -1757,7 +1890,8 @@ static void gen_affiliations(const long *home)
 		role_w[i] = roles[i].weight;
 
 	sqlite3_stmt *st = prepare(
-		"INSERT INTO affiliations (created_at, updated_at, version, owner_id, tags, custom, "
+		"INSERT INTO affiliations (created_at, updated_at, version, owner_id, tags, "
+		"custom, "
 		"person_id, organization_id, role, title, is_primary, started_on, ended_on) "
 		"VALUES (?1, ?1, 1, ?2, '[]', '{}', ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 	exec("BEGIN");
@@ -1851,8 +1985,8 @@ static void put_amount(struct sb *b, const struct ctx *c)
 	static const struct {
 		const char *cur;
 		int mul;
-	} rates[] = {{"SEK", 10}, {"NOK", 10}, {"DKK", 7}, {"PLN", 4}, {"JPY", 150},
-		     {"INR", 90}, {"BRL", 5}};
+	} rates[] = {{"SEK", 10},  {"NOK", 10}, {"DKK", 7}, {"PLN", 4},
+		     {"JPY", 150}, {"INR", 90}, {"BRL", 5}};
 	const char *cur = countries[c->org ? c->org->country : 0].currency;
 	long a = c->amount;
 	for (size_t i = 0; i < N_(rates); i++)
@@ -1925,10 +2059,11 @@ static void expand(struct sb *b, const char *tpl, struct ctx *c)
 			int dy, dm, dd;
 			civil_from_days(floor_div(c->t, 86400) + c->days + 6 * c->date_uses++, &dy,
 					&dm, &dd);
-			sb_printf(b, "%d %s", dd, (c->sv ? months_sv : months_en)[dm - 1]);
-		} else if (IS("weekday"))
-			sb_puts(b, (c->sv ? weekdays_sv : weekdays_en)[(c->n + c->weekday_uses++) % 5]);
-		else if (IS("quarter"))
+			sb_printf(b, "%d %s", dd, c->sv ? months_sv[dm - 1] : months_en[dm - 1]);
+		} else if (IS("weekday")) {
+			int wd = (c->n + c->weekday_uses++) % 5;
+			sb_puts(b, c->sv ? weekdays_sv[wd] : weekdays_en[wd]);
+		} else if (IS("quarter"))
 			sb_printf(b, "Q%d %d", (m - 1) / 3 + 1, y);
 		else if (IS("year"))
 			sb_printf(b, "%d", y);
@@ -1970,16 +2105,19 @@ static const char *const sign_out_en[] = {"Best regards,\n{me}", "Kind regards,\
 static const char *const sign_in_en[] = {"Best regards,\n{person}\n{org}", "Thanks,\n{first}",
 					 "Kind regards,\n{person}"};
 static const char *const sign_anon_en[] = {"Best regards,\n{org}", "Kind regards,\n{org}"};
-static const char *const sign_out_sv[] = {"Med vänliga hälsningar,\n{me}", "Vänliga hälsningar,\n{me}",
-					  "Mvh {me_first}"};
+static const char *const sign_out_sv[] = {"Med vänliga hälsningar,\n{me}",
+					  "Vänliga hälsningar,\n{me}", "Mvh {me_first}"};
 static const char *const sign_in_sv[] = {"Med vänliga hälsningar,\n{person}\n{org}", "Mvh {first}"};
-static const char *const open_call_en[] = {"Call with {person} ({org}).", "Spoke with {first} on the phone.",
+static const char *const open_call_en[] = {"Call with {person} ({org}).",
+					   "Spoke with {first} on the phone.",
 					   "Short call with {first}.", "{first} called."};
-static const char *const open_call_sv[] = {"Samtal med {person}.", "Pratade med {first} i telefon."};
+static const char *const open_call_sv[] = {"Samtal med {person}.",
+					   "Pratade med {first} i telefon."};
 static const char *const open_meeting_en[] = {"Meeting with {person} and team at {org}.",
 					      "Attendees: {person}, {me}.",
 					      "Notes from today's meeting with {org}."};
-static const char *const open_meeting_sv[] = {"Möte med {person} på {org}.", "Deltagare: {person}, {me}."};
+static const char *const open_meeting_sv[] = {"Möte med {person} på {org}.",
+					      "Deltagare: {person}, {me}."};
 static const char *const open_visit_en[] = {"Visited {org} in {city}.",
 					    "On-site visit at the {city} office with {person}."};
 static const char *const open_visit_sv[] = {"Besök hos {org} i {city}."};
@@ -2008,7 +2146,7 @@ static void compose_body(struct sb *body, struct sb *tmp, struct ctx *c, int kin
 				  : c->who     ? PICK(sign_in_en)
 					       : PICK(sign_anon_en);
 		} else {
-			opener = sv ? PICK(greet_out_sv)
+			opener = sv	  ? PICK(greet_out_sv)
 				 : c->who ? PICK(greet_out_en)
 					  : PICK(greet_anon_en);
 			closing = sv ? PICK(sign_out_sv) : PICK(sign_out_en);
@@ -2074,9 +2212,11 @@ static void compose_body(struct sb *body, struct sb *tmp, struct ctx *c, int kin
 		nsent++;
 	}
 	/* now and then a generic line at the end; always enough to reach 100 characters */
+	int extra = chance(0.4);
 	for (int guard = 0; guard < 20; guard++) {
-		if (guard == 0 ? !chance(0.4) : body->len + close.len >= 100)
+		if (body->len + close.len >= 100 && !extra)
 			break;
+		extra = 0;
 		sb_reset(tmp);
 		expand(tmp, gen[rnd_below((uint32_t)ngen)], c);
 		if (body->len + 1 + tmp->len + close.len > 800)
@@ -2090,7 +2230,8 @@ static void compose_body(struct sb *body, struct sb *tmp, struct ctx *c, int kin
 }
 
 /* Hours of the day (UTC) at which interactions happen. */
-static const int hour_w[24] = {0, 0, 0, 0, 0, 1, 2, 6, 12, 16, 16, 13, 7, 12, 15, 14, 11, 7, 4, 3, 2, 1, 1, 0};
+static const int hour_w[24] = {0, 0,  0,  0,  0,  1, 2, 6, 12, 16, 16, 13,
+			       7, 12, 15, 14, 11, 7, 4, 3, 2,  1,  1,  0};
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -2137,12 +2278,14 @@ static void gen_interactions(void)
 	long replies = 0, swedish = 0;
 
 	struct stage sg;
-	stage_open(&sg, "interactions",
-		   "created_at, updated_at, version, owner_id, tags, custom, organization_id, kind, "
-		   "direction, channel, occurred_at, subject, body, language, person_ids, user_ids, "
-		   "thread_id, reply_to_id, id",
-		   "(?1, ?1, 1, ?2, ?3, '{}', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-		   16);
+	stage_open(
+		&sg, "interactions",
+		"created_at, updated_at, version, owner_id, tags, custom, organization_id, kind, "
+		"direction, channel, occurred_at, subject, body, language, person_ids, user_ids, "
+		"thread_id, reply_to_id, id",
+		"(?1, ?1, 1, ?2, ?3, '{}', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+		"?16)",
+		16);
 	sqlite3_stmt *st = sg.ins;
 	struct sb subj = {0}, body = {0}, tmp = {0}, pids = {0}, tags = {0}, uids = {0};
 	sb_reset(&subj);
@@ -2215,7 +2358,9 @@ static void gen_interactions(void)
 		sb_puts(&pids, "[");
 		if (o) {
 			long off = contact_off[oi], nc = contact_off[oi + 1] - off;
-			int want = kind == I_NOTE && chance(0.5) ? 0 : pick_weighted((const int[]){70, 20, 10}, 3) + 1;
+			int want = kind == I_NOTE && chance(0.5)
+					   ? 0
+					   : pick_weighted((const int[]){70, 20, 10}, 3) + 1;
 			if (kind == I_MEETING && want < 3 && chance(0.4))
 				want++;
 			if (want > nc)
@@ -2238,8 +2383,8 @@ static void gen_interactions(void)
 		sb_puts(&pids, "]");
 
 		/* Swedish text for part of the traffic with Swedish organizations */
-		c.sv = o && !strcmp(countries[o->country].code, "SE") && topics[topic].nsv_sentences &&
-		       chance(0.35);
+		c.sv = o && !strcmp(countries[o->country].code, "SE") &&
+		       topics[topic].nsv_sentences && chance(0.35);
 
 		/* replies within a thread, else maybe a new thread */
 		int64_t thread = 0, reply_to = 0;
@@ -2252,20 +2397,25 @@ static void gen_interactions(void)
 			reply_to = th_last[oi];
 			if (th_dir[oi] != 2)
 				dir = chance(0.85) ? 1 - th_dir[oi] : th_dir[oi];
-			c.sv = th_subj[oi * SUBJ_MAX + SUBJ_MAX - 1] == 1; /* thread language flag */
+			c.sv = th_subj[oi * SUBJ_MAX + SUBJ_MAX - 1] ==
+			       1; /* thread language flag */
 			sb_reset(&subj);
-			sb_printf(&subj, "%s%s", chance(0.95) ? "Re: " : "Fwd: ", &th_subj[oi * SUBJ_MAX]);
+			sb_printf(&subj, "%s%s",
+				  chance(0.95) ? "Re: " : "Fwd: ", &th_subj[oi * SUBJ_MAX]);
 			replies++;
 		}
 		const struct topic *tp = &topics[topic];
 		if (!is_reply) {
 			sb_reset(&subj);
 			if (c.sv)
-				expand(&subj, tp->sv_subjects[rnd_below((uint32_t)tp->nsv_subjects)], &c);
+				expand(&subj,
+				       tp->sv_subjects[rnd_below((uint32_t)tp->nsv_subjects)], &c);
 			else {
-				static const char *const pre[] = {
-					[I_CALL] = "Call: ", [I_MEETING] = "Meeting: ", [I_VISIT] = "Site visit: ",
-					[I_EVENT] = "Event: ", [I_NOTE] = "Note: "};
+				static const char *const pre[] = {[I_CALL] = "Call: ",
+								  [I_MEETING] = "Meeting: ",
+								  [I_VISIT] = "Site visit: ",
+								  [I_EVENT] = "Event: ",
+								  [I_NOTE] = "Note: "};
 				if (kind < (int)N_(pre) && pre[kind] && chance(0.4))
 					sb_puts(&subj, pre[kind]);
 				expand(&subj, tp->subjects[rnd_below((uint32_t)tp->nsubjects)], &c);
@@ -2381,7 +2531,9 @@ int main(int argc, char **argv)
 	}
 	int64_t before = query_int("SELECT count(*) FROM organizations");
 	if (before)
-		fprintf(stderr, "bench-gen: warning: %s already has %" PRId64 " organizations; adding more\n",
+		fprintf(stderr,
+			"bench-gen: warning: %s already has %" PRId64
+			" organizations; adding more\n",
 			O.db, before);
 
 	/* Fast and unsafe while generating; the server opens it with its own settings. */

@@ -191,7 +191,7 @@ static json_t *page_schema(const char *name)
 
 static json_t *build_openapi(void)
 {
-	json_t *paths = json_object(), *schemas = json_object();
+	json_t *paths = json_object(), *schemas = json_object(), *session;
 	json_t *id_param = json_pack("[{s:s, s:s, s:b, s:{s:s}}]", "name", "id", "in", "path",
 				     "required", 1, "schema", "type", "integer");
 	json_t *if_match = json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", "If-Match", "in",
@@ -229,13 +229,21 @@ static json_t *build_openapi(void)
 		"The organization's interactions, newest first", "parameters",
 		list_params(&interaction_entity), "responses",
 		responses(200, page_schema("interaction"), "A page")));
-	json_object_set_new(paths, "/api/v1/session", json_pack(
-		"{s:{s:s, s:[], s:{s:{s:{s:{s:{s:s, s:{s:{s:s}, s:{s:s}}}}}}}, s:o}, s:{s:s, s:o}}",
-		"post", "summary", "Log in", "security", "requestBody", "content",
-		"application/json", "schema", "type", "object", "properties", "email", "type",
-		"string", "password", "type", "string",
-		"responses", responses(201, NULL, "A session token and cookie"),
-		"delete", "summary", "Log out", "responses", responses(204, NULL, "Logged out")));
+	session = json_loads("{\"post\": {\"summary\": \"Log in\", \"security\": [],"
+			     " \"requestBody\": {\"content\": {\"application/json\": {\"schema\":"
+			     " {\"type\": \"object\", \"properties\": {\"email\": {\"type\":"
+			     " \"string\"}, \"password\": {\"type\": \"string\"}}}}}}},"
+			     " \"delete\": {\"summary\": \"Log out\"}}", 0, NULL);
+	json_object_set_new(json_object_get(session, "post"), "responses",
+			    responses(201, NULL, "A session token and cookie"));
+	json_object_set_new(json_object_get(session, "delete"), "responses",
+			    responses(204, NULL, "Logged out"));
+	json_object_set_new(paths, "/api/v1/session", session);
+	json_object_set_new(paths, "/api/v1/me", json_pack("{s:{s:s, s:o}}", "get", "summary",
+		"The user behind the credentials", "responses", responses(200, NULL, "The user")));
+	json_object_set_new(paths, "/healthz", json_pack("{s:{s:s, s:[], s:o}}", "get", "summary",
+		"Liveness and store reachability", "security", "responses",
+		responses(200, NULL, "Serving")));
 	json_object_set_new(schemas, "Error", json_pack(
 		"{s:s, s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}}}", "type", "object",
 		"properties", "error", "type", "object", "properties", "code", "type", "string",

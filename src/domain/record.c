@@ -726,6 +726,8 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 		goto out;
 	}
 	rec = json_deep_copy(old);
+	if (!json_object_get(rec, "custom"))	/* entities without custom fields */
+		json_object_set_new(rec, "custom", json_object());
 	json_object_foreach(input, key, v) {
 		const struct field *f = entity_field(ent, key);
 

@@ -41,6 +41,7 @@ struct request {
 	/* body */
 	struct buf body;
 	int body_too_large;
+	size_t discarded;		/* bytes received, kept or not */
 	json_t *json;			/* parsed body, when the route takes one */
 
 	/* route */

@@ -59,7 +59,7 @@ static int match(const char *pattern, const char *path, struct request *r)
 		pattern = pe;
 		path = se;
 	}
-	if (*pattern || (*path && strcmp(path, "/") != 0))
+	if (*pattern || *path)
 		return 0;
 	r->entity = ent;
 	r->id = id;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "../lib/log.h"
@@ -90,6 +91,46 @@ static enum MHD_Result queue(struct request *r)
 	return ret;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+static int expects_continue(struct MHD_Connection *conn)
+{
+	const char *e = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+
+	return e && strcasecmp(e, "100-continue") == 0;
+}
+
+/*
+ * Decodes %XX in place, as libmicrohttpd would, except %00: a NUL would cut
+ * the path or a parameter short behind our back, so it stays as written.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+
+	(void)cls, (void)conn;
+	for (const char *p = s; *p; p++) {
+		int hi, lo;
+
+		if (p[0] == '%' && (hi = hexval(p[1])) >= 0 && (lo = hexval(p[2])) >= 0 &&
+		    (hi || lo)) {
+			*w++ = (char)(hi * 16 + lo);
+			p += 2;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = 0;
+	return (size_t)(w - s);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
 				 const char *method, const char *version,
 				 const char *upload_data, size_t *upload_data_size,
@@ -102,7 +143,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	if (!r) {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		int64_t n;
+		int64_t n = 0;
 
 		r = xcalloc(1, sizeof *r);
 		r->conn = conn;
@@ -116,21 +157,29 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 			r->body_too_large = 1;
 		atomic_fetch_add(&srv->inflight, 1);
 		*con_cls = r;
+		if (r->body_too_large && (n > LIMIT_DISCARD_BYTES || expects_continue(conn))) {
+			/* Refuse before the body is sent (or rather than read it all). */
+			resp_errorf(r, E_TOO_LARGE, "the body is larger than %d bytes",
+				    LIMIT_BODY_BYTES);
+			return queue(r);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (r->body_too_large) {
-			/* Answer now; the rest of the body is not read. */
-			resp_errorf(r, E_TOO_LARGE, "the body is larger than %d bytes",
-				    LIMIT_BODY_BYTES);
-			*upload_data_size = 0;
-			return queue(r);
-		}
-		if (buf_append(&r->body, upload_data, *upload_data_size) != 0) {
+		/* Past the limit the body is read and dropped, so that the client,
+		 * still sending, sees the 413 instead of a reset connection. */
+		if (!r->body_too_large &&
+		    buf_append(&r->body, upload_data, *upload_data_size) != 0) {
 			r->body_too_large = 1;
 			buf_free(&r->body);
 		}
+		r->discarded += *upload_data_size;
 		*upload_data_size = 0;
+		if (r->discarded > LIMIT_DISCARD_BYTES) {
+			resp_errorf(r, E_TOO_LARGE, "the body is larger than %d bytes",
+				    LIMIT_BODY_BYTES);
+			return queue(r);
+		}
 		return MHD_YES;
 	}
 	if (r->state == REQ_NEW) {
@@ -213,6 +262,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *wh
 				       MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 				       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+				       MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 				       MHD_OPTION_END);
 	if (!srv->daemon) {
 		snprintf(why, n, "cannot listen on %s:%d (address in use or not permitted)",

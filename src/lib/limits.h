@@ -3,6 +3,7 @@
 #define RAPPORT_LIMITS_H
 
 #define LIMIT_BODY_BYTES	(1024 * 1024)	/* request body; larger is 413 */
+#define LIMIT_DISCARD_BYTES	(16 * 1024 * 1024) /* past this an oversized body is cut off */
 #define LIMIT_JSON_DEPTH	16		/* nesting of arrays/objects in a body */
 #define LIMIT_URL_BYTES		4096		/* path plus query string */
 #define LIMIT_QUERY_PARAMS	32		/* query parameters per request */

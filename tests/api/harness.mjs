@@ -497,14 +497,18 @@ export const customKey = (name) => new RegExp(`(^|[.\\[/])${name}\\]?$`);
 /* Record fields that the server sets. */
 export const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
-export function assertRecordBasics(rec) {
+/* Custom-field declarations are the one kind of record without `custom` (docs/API.md). */
+export function assertRecordBasics(rec, { custom = !('entity' in rec && 'type' in rec && 'options' in rec) } = {}) {
 	assert.ok(Number.isInteger(rec.id) && rec.id > 0, `id: ${JSON.stringify(rec)}`);
 	assert.ok(Number.isInteger(rec.version) && rec.version >= 1, `version: ${rec.version}`);
 	assert.match(rec.created_at, RFC3339_UTC);
 	assert.match(rec.updated_at, RFC3339_UTC);
 	assert.ok(Number.isInteger(rec.owner_id), `owner_id: ${rec.owner_id}`);
 	assert.ok(Array.isArray(rec.tags), 'tags is an array');
-	assert.ok(rec.custom && typeof rec.custom === 'object' && !Array.isArray(rec.custom), 'custom is an object');
+	if (custom)
+		assert.ok(rec.custom && typeof rec.custom === 'object' && !Array.isArray(rec.custom), 'custom is an object');
+	else
+		assert.equal(rec.custom, undefined, 'custom-field declarations have no custom');
 }
 
 /* Asserts that every key of expected has that value in actual. */

@@ -1,0 +1,268 @@
+#!/bin/sh
+# rapport benchmark: builds (or reuses) a seeded data set, starts
+# `rapport serve` on 127.0.0.1 and loads it with wrk. See bench/README.md.
+#
+# Called by `make bench` (after `make all bench-bins`) from the repository root.
+# Exit status: 0 when every run completed (targets met or not: it is a
+# benchmark, not a test); 1 when something broke (server died or never came up,
+# wrk failed, error responses); 2 for bad settings.
+set -eu
+
+cd "$(dirname "$0")/.."
+
+RAPPORT=${RAPPORT:-build/rapport}
+GEN=${BENCH_GEN:-build/bench-gen}
+BENCH_DIR=${BENCH_DIR:-build/benchdata}
+SEED=${BENCH_SEED:-42}
+ORGS=${BENCH_ORGS:-10000}
+PEOPLE=${BENCH_PEOPLE:-50000}
+AFFILIATIONS=${BENCH_AFFILIATIONS:-60000}
+INTERACTIONS=${BENCH_INTERACTIONS:-500000}
+YEARS=${BENCH_YEARS:-3}
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-2s}
+CONNS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-2}
+PORT=${BENCH_PORT:-}
+SERVER_ARGS=${BENCH_SERVER_ARGS:-}
+ADMIN=bench@example.com
+
+say() { printf '%s\n' "bench: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+for kv in "BENCH_SEED=$SEED" "BENCH_ORGS=$ORGS" "BENCH_PEOPLE=$PEOPLE" \
+	"BENCH_AFFILIATIONS=$AFFILIATIONS" "BENCH_INTERACTIONS=$INTERACTIONS" \
+	"BENCH_YEARS=$YEARS" "BENCH_CONNECTIONS=$CONNS" "BENCH_THREADS=$THREADS" \
+	"BENCH_PORT=${PORT:-0}"; do
+	case ${kv#*=} in
+	'' | *[!0-9]*) say "${kv%%=*} must be a whole number (got '${kv#*=}')"; exit 2 ;;
+	esac
+done
+[ "$ORGS" -ge 1 ] || { say "BENCH_ORGS must be at least 1"; exit 2; }
+
+# Seconds in a wrk duration (10, 10s, 2m, 1h), to bound each run.
+seconds() {
+	case $1 in
+	*[!0-9smh]* | '') say "bad duration '$1'"; exit 2 ;;
+	*h) echo $((${1%h} * 3600)) ;;
+	*m) echo $((${1%m} * 60)) ;;
+	*s) echo "${1%s}" ;;
+	*) echo "$1" ;;
+	esac
+}
+DUR_S=$(seconds "$DURATION")
+WARM_S=$(seconds "$WARMUP")
+
+for bin in "$RAPPORT" "$GEN"; do
+	[ -x "$bin" ] || die "$bin is missing; run 'make all bench-bins' first"
+done
+for tool in wrk curl sqlite3; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
+done
+
+mkdir -p "$BENCH_DIR"
+BASE=$BENCH_DIR/base.db
+STAMP=$BENCH_DIR/base.stamp
+DB=$BENCH_DIR/run.db
+SERVER_LOG=${BENCH_SERVER_LOG:-$BENCH_DIR/server.log}
+
+# --- the data set: generated once per seed, sizes, generator and schema -------
+schema_sum=$(cat src/store/migrations/sqlite/*.sql | cksum | cut -d' ' -f1)
+gen_sum=$(cksum <bench/gen.c | cut -d' ' -f1)
+KEY="seed=$SEED orgs=$ORGS people=$PEOPLE affiliations=$AFFILIATIONS interactions=$INTERACTIONS years=$YEARS gen=$gen_sum schema=$schema_sum"
+
+if [ -f "$STAMP" ] && [ -f "$BASE" ] && [ "$(sed -n 1p "$STAMP")" = "$KEY" ]; then
+	say "reusing the data set in $BASE ($KEY)"
+else
+	say "generating the data set ($KEY)"
+	rm -f "$STAMP" "$BASE" "$BASE-wal" "$BASE-shm"
+	RAPPORT_ADMIN_PASSWORD=bench-password-not-secret "$RAPPORT" init --db "$BASE" \
+		--admin "$ADMIN" >/dev/null 2>"$BENCH_DIR/init.log" ||
+		{ cat "$BENCH_DIR/init.log" >&2; die "rapport init failed"; }
+	"$GEN" --db "$BASE" --seed "$SEED" --orgs "$ORGS" --people "$PEOPLE" \
+		--affiliations "$AFFILIATIONS" --interactions "$INTERACTIONS" --years "$YEARS" \
+		>"$BENCH_DIR/gen.log" || { cat "$BENCH_DIR/gen.log" >&2; die "bench-gen failed"; }
+	sed 's/^/  /' "$BENCH_DIR/gen.log" >&2
+	ids=$(tail -n 1 "$BENCH_DIR/gen.log")
+	case $ids in busiest_org=*) ;; *) die "bench-gen printed no summary line" ;; esac
+	printf '%s\n%s\n' "$KEY" "$ids" >"$STAMP"
+fi
+ids=$(sed -n 2p "$STAMP")
+field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+BUSIEST=$(field busiest_org "$ids")
+BUSIEST_COUNT=$(field busiest_count "$ids")
+MIN_ORG=$(field min_org_id "$ids")
+MAX_ORG=$(field max_org_id "$ids")
+if [ -z "$BUSIEST" ] || [ -z "$MAX_ORG" ]; then
+	die "bad stamp file $STAMP; delete it"
+fi
+
+# Each run works on a fresh copy, so the POSTs of one run do not grow the next.
+rm -f "$DB" "$DB-wal" "$DB-shm"
+cp "$BASE" "$DB"
+TOKEN=$("$RAPPORT" token create --db "$DB" --user "$ADMIN" --name bench 2>/dev/null | tail -n 1)
+[ -n "$TOKEN" ] || die "rapport token create gave no token"
+
+# --- the server ------------------------------------------------------------
+port_free() { [ -z "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
+if [ -z "$PORT" ]; then
+	i=0
+	while :; do
+		PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+		port_free "$PORT" && break
+		i=$((i + 1))
+		[ $i -lt 50 ] || die "found no free port"
+	done
+fi
+
+SERVER_PID=
+cleanup() {
+	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill -TERM "$SERVER_PID" 2>/dev/null || true
+		i=0
+		while kill -0 "$SERVER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if kill -0 "$SERVER_PID" 2>/dev/null; then
+			say "server did not stop after SIGTERM; killing it"
+			kill -KILL "$SERVER_PID" 2>/dev/null || true
+		fi
+	fi
+	SERVER_PID=
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+
+BASEURL=http://127.0.0.1:$PORT
+# shellcheck disable=SC2086 # SERVER_ARGS is a list of words on purpose
+"$RAPPORT" serve --db "$DB" --listen "127.0.0.1:$PORT" $SERVER_ARGS 2>"$SERVER_LOG" &
+SERVER_PID=$!
+
+i=0
+until curl -fsS --max-time 1 "$BASEURL/healthz" >/dev/null 2>&1; do
+	kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$SERVER_LOG" >&2; die "the server exited at start"; }
+	i=$((i + 1))
+	[ $i -lt 150 ] || die "the server did not answer /healthz within 30 s"
+	sleep 0.2
+done
+say "server pid $SERVER_PID on $BASEURL (log: $SERVER_LOG)"
+
+alive() {
+	kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$SERVER_LOG" >&2; die "the server died"; }
+}
+
+# One request of each kind must work before timing anything.
+check() { # PATH [must-contain]
+	out=$(curl -sS --max-time 10 -H "Authorization: Bearer $TOKEN" -w '\n%{http_code}' "$BASEURL$1") ||
+		die "GET $1 failed"
+	code=$(printf '%s' "$out" | tail -n 1)
+	[ "$code" = 200 ] || die "GET $1 answered $code: $(printf '%s' "$out" | head -c 300)"
+	if [ -n "${2:-}" ]; then
+		case $out in *"$2"*) ;; *) say "warning: GET $1 returned no records" ;; esac
+	fi
+}
+check "/api/v1/organizations/$BUSIEST"
+check "/api/v1/organizations/$BUSIEST/timeline?limit=50" '"id"'
+check "/api/v1/interactions?q=invoice&kind=email&limit=20" '"id"'
+
+export BENCH_TOKEN="$TOKEN" BENCH_MIN_ORG="$MIN_ORG" BENCH_MAX_ORG="$MAX_ORG" \
+	BENCH_BUSIEST_ORG="$BUSIEST" BENCH_LUA_DIR=bench
+
+BROKEN=0
+# run_wrk NAME SCRIPT DURATION_SECONDS: prints the BENCH_RESULT fields
+run_wrk() {
+	log=$BENCH_DIR/wrk-$1.txt
+	if ! timeout $(($3 + 60)) wrk -t"$THREADS" -c"$CONNS" -d"$3"s --latency -s "bench/$2" \
+		"$BASEURL" >"$log" 2>&1; then
+		cat "$log" >&2
+		alive
+		die "wrk failed for $1"
+	fi
+	alive
+	res=$(sed -n 's/^BENCH_RESULT //p' "$log")
+	[ -n "$res" ] || { cat "$log" >&2; die "no result from wrk for $1"; }
+	printf '%s\n' "$res"
+}
+
+say "warming up (${WARM_S}s each)"
+run_wrk warmup-get get_org.lua "$WARM_S" >/dev/null
+run_wrk warmup-list list_q.lua "$WARM_S" >/dev/null
+
+say "GET /api/v1/organizations/{id} for ${DUR_S}s"
+R_GET=$(run_wrk get get_org.lua "$DUR_S")
+say "GET /api/v1/interactions?q=... for ${DUR_S}s"
+R_LIST=$(run_wrk list list_q.lua "$DUR_S")
+say "GET timeline of organization $BUSIEST for ${DUR_S}s"
+R_TL=$(run_wrk timeline timeline.lua "$DUR_S")
+say "POST /api/v1/interactions for ${DUR_S}s"
+R_POST=$(run_wrk post post_interaction.lua "$DUR_S")
+
+HWM_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status" 2>/dev/null || true)
+RSS_KB=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status" 2>/dev/null || true)
+cleanup
+
+# --- the report -------------------------------------------------------------
+# errors NAME RESULT GOOD: counts failures; more than 0.1% of requests is broken
+errors() {
+	awk -v name="$1" -v res="$2" -v mode="$3" 'BEGIN {
+		n = split(res, kv, " ")
+		for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+		sock = v["connect"] + v["read"] + v["write"] + v["timeout"]
+		bad = (mode == "post" ? v["bad"] : v["non2xx"]) + sock
+		if (bad > 0)
+			printf "bench: %s: %d errors in %d requests (error statuses %s, socket connect %d read %d write %d timeout %d)\n",
+				name, bad, v["requests"], (mode == "post" ? v["statuses"] : v["non2xx"]),
+				v["connect"], v["read"], v["write"], v["timeout"] > "/dev/stderr"
+		exit (v["requests"] == 0 || bad * 1000 > v["requests"]) ? 1 : 0
+	}' || BROKEN=1
+}
+errors "GET by id" "$R_GET" get
+errors "list with q" "$R_LIST" get
+errors "timeline" "$R_TL" get
+errors "POST" "$R_POST" post
+
+# line LABEL RESULT MODE MIN_RPS MAX_P99_MS: one summary line
+line() {
+	awk -v label="$1" -v res="$2" -v mode="$3" -v minrps="$4" -v maxp99="$5" 'BEGIN {
+		n = split(res, kv, " ")
+		for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+		secs = v["duration_us"] / 1e6
+		count = (mode == "post") ? v["ok"] : v["requests"] - v["non2xx"]
+		rps = secs > 0 ? count / secs : 0
+		p99 = v["p99_us"] / 1000
+		target = ""; pass = 1
+		if (minrps != "") { target = sprintf(">= %d/s", minrps); if (rps < minrps) pass = 0 }
+		if (maxp99 != "") {
+			target = target (target == "" ? "" : ", ") sprintf("p99 <= %d ms", maxp99)
+			if (p99 > maxp99) pass = 0
+		}
+		verdict = target == "" ? "" : (pass ? "PASS" : "MISS")
+		printf "%-48s %9.0f req/s   p99 %7.2f ms   %-4s %s\n", label, rps, p99, verdict,
+			(target == "" ? "(no target)" : "(target " target ")")
+	}'
+}
+
+echo
+echo "rapport bench ($ORGS orgs, $PEOPLE people, $AFFILIATIONS affiliations, $INTERACTIONS interactions; wrk -t$THREADS -c$CONNS -d${DUR_S}s, $(nproc) cores)"
+line "POST /api/v1/interactions ($CONNS conns, 201s)" "$R_POST" post 5000 ""
+line "GET  /api/v1/organizations/{id}" "$R_GET" get 50000 5
+line "GET  /api/v1/interactions?q=WORD&kind=email" "$R_LIST" get "" 20
+line "GET  timeline of org $BUSIEST ($BUSIEST_COUNT interactions)" "$R_TL" get "" ""
+if [ -n "$HWM_KB" ]; then
+	awk -v hwm="$HWM_KB" -v rss="${RSS_KB:-0}" 'BEGIN {
+		mb = hwm / 1024
+		printf "server peak RSS: %.1f MB (at the end %.1f MB)   %s (target <= 64 MB)\n",
+			mb, rss / 1024, (mb <= 64 ? "PASS" : "MISS")
+	}'
+else
+	echo "server peak RSS: unknown (no /proc/PID/status)"
+fi
+echo "(data set $BASE; wrk output in $BENCH_DIR/wrk-*.txt; server log $SERVER_LOG)"
+
+if [ "$BROKEN" -ne 0 ]; then
+	say "FAILED: error responses or socket errors above 0.1% of requests"
+	exit 1
+fi
+exit 0
