@@ -212,8 +212,9 @@ errors() {
 		sock = v["connect"] + v["read"] + v["write"] + v["timeout"]
 		bad = (mode == "post" ? v["bad"] : v["non2xx"]) + sock
 		if (bad > 0)
-			printf "bench: %s: %d errors in %d requests (error statuses %s, socket connect %d read %d write %d timeout %d)\n",
-				name, bad, v["requests"], (mode == "post" ? v["statuses"] : v["non2xx"]),
+			printf "bench: %s: %d errors in %d requests (%s; socket errors: connect %d read %d write %d timeout %d)\n",
+				name, bad, v["requests"],
+				(mode == "post" ? "statuses other than 201: " v["statuses"] : v["non2xx"] " answers >= 400"),
 				v["connect"], v["read"], v["write"], v["timeout"] > "/dev/stderr"
 		exit (v["requests"] == 0 || bad * 1000 > v["requests"]) ? 1 : 0
 	}' || BROKEN=1

@@ -14,15 +14,6 @@
 #include "../store/store.h"
 #include "api.h"
 
-static void set_etag(struct request *r, json_t *rec)
-{
-	char etag[32];
-
-	snprintf(etag, sizeof etag, "\"%lld\"",
-		 (long long)json_integer_value(json_object_get(rec, "version")));
-	resp_header(r, "ETag", etag);
-}
-
 /* Reads If-Match: the version it names, -1 for "*"; 0 if absent, -2 if bad. */
 static int64_t if_match(struct request *r)
 {
@@ -65,41 +56,49 @@ void api_get(struct request *r)
 {
 	struct store_conn *c = store_acquire(r->store);
 	struct err e = { 0 };
-	json_t *rec;
+	struct buf b;
+	int64_t version;
+	char etag[32];
 
 	if (!c) {
 		resp_errorf(r, E_UNAVAILABLE, NULL);
 		return;
 	}
-	rec = record_get(c, r->entity, r->id, &e);
-	store_release(c);
-	if (!rec) {
+	buf_init(&b, LIMIT_RESPONSE_BYTES);
+	if (record_get_text(c, r->entity, r->id, &b, &version, &e) != 0) {
+		store_release(c);
+		buf_free(&b);
 		resp_error(r, &e);
 		err_clear(&e);
 		return;
 	}
-	set_etag(r, rec);
-	resp_json(r, 200, rec);
+	store_release(c);
+	snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+	resp_header(r, "ETag", etag);
+	resp_text(r, 200, "application/json", b.data, b.len);
 }
 
 static void list(struct request *r, const struct list_param *forced, const char *sort)
 {
 	struct store_conn *c = store_acquire(r->store);
 	struct err e = { 0 };
-	json_t *page;
+	struct buf b;
+	int rc;
 
 	if (!c) {
 		resp_errorf(r, E_UNAVAILABLE, NULL);
 		return;
 	}
-	page = record_list(r->store, c, r->entity, r->params, r->nparams, forced, sort, &e);
+	buf_init(&b, LIMIT_RESPONSE_BYTES);
+	rc = record_list_text(r->store, c, r->entity, r->params, r->nparams, forced, sort, &b, &e);
 	store_release(c);
-	if (!page) {
+	if (rc != 0) {
+		buf_free(&b);
 		resp_error(r, &e);
 		err_clear(&e);
 		return;
 	}
-	resp_json(r, 200, page);
+	resp_text(r, 200, "application/json", b.data, b.len);
 }
 
 void api_list(struct request *r)

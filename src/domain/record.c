@@ -365,52 +365,102 @@ json_t *record_decode(const struct entity *ent, json_t *body, int patch, struct 
 
 /* ---- rows to JSON ---- */
 
-static json_t *col_json_list(struct store_stmt *st, int col, int object)
+/*
+ * A row becomes JSON text directly: no intermediate objects on the hot read
+ * path. List and object columns (tags, custom, id and string lists) hold
+ * JSON that this file wrote, so they are copied as they are.
+ */
+static void col_raw_json(struct buf *b, struct store_stmt *st, int col, const char *empty)
 {
 	size_t len;
 	const char *s = store_col_text(st, col, &len);
-	json_t *v = s ? json_loadb(s, len, 0, NULL) : NULL;
 
-	if (!v)
-		v = object ? json_object() : json_array();
-	return v;
+	if (s && len)
+		buf_append(b, s, len);
+	else
+		buf_puts(b, empty);
+}
+
+static void col_string(struct buf *b, struct store_stmt *st, int col)
+{
+	size_t len;
+	const char *s = store_col_text(st, col, &len);
+
+	buf_json_string(b, s ? s : "", s ? len : 0);
+}
+
+static void row_to_text(struct store_stmt *st, const struct entity *ent, struct buf *b)
+{
+	buf_printf(b, "{\"id\":%lld,\"created_at\":", (long long)store_col_int(st, 0));
+	col_string(b, st, 1);
+	buf_puts(b, ",\"updated_at\":");
+	col_string(b, st, 2);
+	buf_printf(b, ",\"version\":%lld,\"owner_id\":", (long long)store_col_int(st, 3));
+	if (store_col_null(st, 4))
+		buf_puts(b, "null");
+	else
+		buf_printf(b, "%lld", (long long)store_col_int(st, 4));
+	for (size_t i = 0; i < ent->nfields; i++) {
+		const struct field *f = &ent->fields[i];
+		int col = NCOMMON + (int)i;
+
+		buf_printf(b, ",\"%s\":", f->name);
+		if (f->type == F_STRLIST || f->type == F_IDLIST)
+			col_raw_json(b, st, col, "[]");
+		else if (store_col_null(st, col))
+			buf_puts(b, f->type == F_BOOL ? "false" : "null");
+		else if (f->type == F_INT || f->type == F_REF)
+			buf_printf(b, "%lld", (long long)store_col_int(st, col));
+		else if (f->type == F_BOOL)
+			buf_puts(b, store_col_int(st, col) ? "true" : "false");
+		else
+			col_string(b, st, col);
+	}
+	buf_puts(b, ",\"tags\":");
+	col_raw_json(b, st, 5, "[]");
+	if (!ent->no_custom) {
+		buf_puts(b, ",\"custom\":");
+		col_raw_json(b, st, 6, "{}");
+	}
+	buf_puts(b, "}");
 }
 
 static json_t *row_to_json(struct store_stmt *st, const struct entity *ent)
 {
-	json_t *o = json_object();
-	size_t len;
+	struct buf b;
+	json_t *o;
 
-	json_object_set_new(o, "id", json_integer(store_col_int(st, 0)));
-	json_object_set_new(o, "created_at", json_string(store_col_text(st, 1, &len)));
-	json_object_set_new(o, "updated_at", json_string(store_col_text(st, 2, &len)));
-	json_object_set_new(o, "version", json_integer(store_col_int(st, 3)));
-	json_object_set_new(o, "owner_id", store_col_null(st, 4) ? json_null() :
-			    json_integer(store_col_int(st, 4)));
-	for (size_t i = 0; i < ent->nfields; i++) {
-		const struct field *f = &ent->fields[i];
-		int col = NCOMMON + (int)i;
-		json_t *v;
-
-		if (f->type == F_STRLIST || f->type == F_IDLIST) {
-			v = col_json_list(st, col, 0);
-		} else if (store_col_null(st, col)) {
-			v = f->type == F_BOOL ? json_false() : json_null();
-		} else if (f->type == F_INT || f->type == F_REF) {
-			v = json_integer(store_col_int(st, col));
-		} else if (f->type == F_BOOL) {
-			v = json_boolean(store_col_int(st, col));
-		} else {
-			const char *s = store_col_text(st, col, &len);
-
-			v = json_stringn(s, len);
-		}
-		json_object_set_new(o, f->name, v);
-	}
-	json_object_set_new(o, "tags", col_json_list(st, 5, 0));
-	if (!ent->no_custom)
-		json_object_set_new(o, "custom", col_json_list(st, 6, 1));
+	buf_init(&b, SIZE_MAX / 2);
+	row_to_text(st, ent, &b);
+	o = json_loadb(b.data, b.len, 0, NULL);
+	buf_free(&b);
+	if (!o)
+		abort();	/* the text above is always JSON */
 	return o;
+}
+
+int record_get_text(struct store_conn *c, const struct entity *ent, int64_t id,
+		    struct buf *out, int64_t *version, struct err *e)
+{
+	struct store_stmt *st = store_prepare(c, sql_for(ent)->get);
+	int rc;
+
+	if (!st) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		return -1;
+	}
+	store_bind_int(st, 1, id);
+	rc = store_step(st);
+	if (rc == STORE_ROW) {
+		*version = store_col_int(st, 3);
+		row_to_text(st, ent, out);
+	} else if (rc == STORE_DONE) {
+		err_set(e, E_NOT_FOUND, "no %s with id %lld", ent->name, (long long)id);
+	} else {
+		err_set(e, store_err(rc), NULL);
+	}
+	store_done(st);
+	return rc == STORE_ROW ? 0 : -1;
 }
 
 json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id, struct err *e)
@@ -1032,15 +1082,39 @@ static int param_seen(const struct list_param *p, size_t n, size_t upto)
 	return 0;
 }
 
-json_t *record_list(struct store *s, struct store_conn *c, const struct entity *ent,
-		    const struct list_param *params, size_t nparams,
-		    const struct list_param *forced, const char *default_sort,
-		    struct err *e)
+/* The sort column's value in the current row, for a cursor. */
+static json_t *col_value(struct store_stmt *st, const struct entity *ent, const char *name)
+{
+	const struct field *f = entity_field(ent, name);
+	int col = 0;
+	size_t len;
+	const char *s;
+
+	if (f)
+		col = NCOMMON + (int)(f - ent->fields);
+	else
+		for (int i = 0; i < NCOMMON; i++)
+			if (!strcmp(common_cols[i], name))
+				col = i;
+	if (store_col_null(st, col))
+		return json_null();
+	if (col == 0 || (f && (f->type == F_INT || f->type == F_REF)))
+		return json_integer(store_col_int(st, col));
+	s = store_col_text(st, col, &len);
+	return json_stringn(s ? s : "", s ? len : 0);
+}
+
+int record_list_text(struct store *s, struct store_conn *c, const struct entity *ent,
+		     const struct list_param *params, size_t nparams,
+		     const struct list_param *forced, const char *default_sort,
+		     struct buf *out, struct err *e)
 {
 	const struct entity_sql *es = sql_for(ent);
 	struct listq q;
 	struct store_stmt *st = NULL;
-	json_t *items = NULL, *cursor = NULL, *result = NULL, *last = NULL;
+	json_t *cursor = NULL, *last = NULL;
+	int64_t last_id = 0;
+	int ok = -1;
 	const char *sort = default_sort ? default_sort : ent->default_sort;
 	const char *cursor_text = NULL, *qtext = NULL, *tag = NULL, *sortcol;
 	int64_t limit = LIMIT_LIST_DEFAULT;
@@ -1167,35 +1241,53 @@ json_t *record_list(struct store *s, struct store_conn *c, const struct entity *
 		else
 			store_bind_text(st, i + 1, q.binds[i].s, strlen(q.binds[i].s));
 	}
-	items = json_array();
+	buf_puts(out, "{\"items\":[");
 	while ((rc = store_step(st)) == STORE_ROW) {
 		if (n++ == limit)
 			break;
-		last = row_to_json(st, ent);
-		json_array_append_new(items, last);
+		if (n > 1)
+			buf_puts(out, ",");
+		row_to_text(st, ent, out);
+		if (n == limit) {
+			last = col_value(st, ent, sortcol);
+			last_id = store_col_int(st, 0);
+		}
 	}
 	if (rc != STORE_ROW && rc != STORE_DONE) {
 		err_set(e, store_err(rc), NULL);
 		goto out;
 	}
-	result = json_object();
-	json_object_set(result, "items", items);
 	if (n > limit && last) {
-		char *next = cursor_encode(ent, sort, json_object_get(last, sortcol),
-					   json_integer_value(json_object_get(last, "id")));
+		char *next = cursor_encode(ent, sort, last, last_id);
 
-		json_object_set_new(result, "next_cursor", json_string(next));
+		buf_printf(out, "],\"next_cursor\":\"%s\"}", next);
 		free(next);
 	} else {
-		json_object_set_new(result, "next_cursor", json_null());
+		buf_puts(out, "],\"next_cursor\":null}");
 	}
+	ok = 0;
 out:
 	if (st)
 		store_done(st);
 	for (int i = 0; i < q.nbinds; i++)
 		free(q.binds[i].owned);
 	buf_free(&q.sql);
-	json_decref(items);
 	json_decref(cursor);
-	return result;
+	json_decref(last);
+	return ok;
+}
+
+json_t *record_list(struct store *s, struct store_conn *c, const struct entity *ent,
+		    const struct list_param *params, size_t nparams,
+		    const struct list_param *forced, const char *default_sort,
+		    struct err *e)
+{
+	struct buf b;
+	json_t *page = NULL;
+
+	buf_init(&b, SIZE_MAX / 2);
+	if (record_list_text(s, c, ent, params, nparams, forced, default_sort, &b, e) == 0)
+		page = json_loadb(b.data, b.len, 0, NULL);
+	buf_free(&b);
+	return page;
 }

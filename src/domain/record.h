@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "../lib/err.h"
+#include "../lib/util.h"
 #include "entity.h"
 
 struct store;
@@ -36,6 +37,9 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 int record_delete(struct store_conn *c, const struct entity *ent, int64_t id,
 		  int64_t version, struct err *e);
 
+/* Appends the record as JSON text to out and sets *version; 0, or -1 with e. */
+int record_get_text(struct store_conn *c, const struct entity *ent, int64_t id,
+		    struct buf *out, int64_t *version, struct err *e);
 /* The record, or NULL with E_NOT_FOUND (or E_UNAVAILABLE) in e. */
 json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id, struct err *e);
 
@@ -53,6 +57,12 @@ json_t *record_list(struct store *s, struct store_conn *c, const struct entity *
 		    const struct list_param *params, size_t nparams,
 		    const struct list_param *forced, const char *default_sort,
 		    struct err *e);
+
+/* The same page as JSON text appended to out; 0, or -1 with e. */
+int record_list_text(struct store *s, struct store_conn *c, const struct entity *ent,
+		     const struct list_param *params, size_t nparams,
+		     const struct list_param *forced, const char *default_sort,
+		     struct buf *out, struct err *e);
 
 /* Cursors are signed with this key (from the store's settings). */
 void record_set_cursor_key(const unsigned char *key, size_t len);

@@ -7,6 +7,7 @@
 #define LIMIT_JSON_DEPTH	16		/* nesting of arrays/objects in a body */
 #define LIMIT_URL_BYTES		4096		/* path plus query string */
 #define LIMIT_QUERY_PARAMS	32		/* query parameters per request */
+#define LIMIT_RESPONSE_BYTES	(64 * 1024 * 1024) /* one page of records */
 #define LIMIT_LIST_DEFAULT	50		/* list page size when none is asked */
 #define LIMIT_LIST_MAX		200		/* largest page a list returns */
 #define LIMIT_CURSOR_BYTES	1024		/* an encoded cursor */

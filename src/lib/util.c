@@ -106,6 +106,44 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 	}
 }
 
+int buf_json_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t start = 0;
+
+	if (buf_append(b, "\"", 1))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+		size_t elen = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hx[c >> 4];
+			esc[5] = hx[c & 15];
+			elen = 6;
+		}
+		if (buf_append(b, s + start, i - start) || buf_append(b, esc, elen))
+			return -1;
+		start = i + 1;
+	}
+	if (buf_append(b, s + start, n - start))
+		return -1;
+	return buf_append(b, "\"", 1);
+}
+
 void buf_reset(struct buf *b)
 {
 	b->len = 0;

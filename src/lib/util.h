@@ -29,6 +29,8 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);
+/* Appends s[0..n) as a JSON string literal (quoted and escaped; s is UTF-8). */
+int buf_json_string(struct buf *b, const char *s, size_t n);
 void buf_free(struct buf *b);
 
 /* Parses all of s[0..len) as a base-10 integer in [min, max]; 0 or -1. */
