@@ -29,7 +29,7 @@ static const char *const common_cols[NCOMMON] = {
 
 struct entity_sql {
 	const struct entity *ent;
-	char *cols;	/* "id, created_at, ..., f1, f2" */
+	char *cols;	/* "t.id, t.created_at, ..., t.f1, t.f2" */
 	char *get;	/* SELECT cols FROM t WHERE id = ? */
 	char *insert;	/* INSERT ... RETURNING id */
 	char *update;	/* UPDATE ... WHERE id = ? AND version = ? */
@@ -49,13 +49,13 @@ static void build_sql(const struct entity *ent)
 	q->ent = ent;
 	buf_init(&b, 1 << 16);
 	for (int i = 0; i < NCOMMON; i++)
-		buf_printf(&b, "%s%s", i ? ", " : "", common_cols[i]);
+		buf_printf(&b, "%st.%s", i ? ", " : "", common_cols[i]);
 	for (size_t i = 0; i < ent->nfields; i++)
-		buf_printf(&b, ", %s", ent->fields[i].name);
+		buf_printf(&b, ", t.%s", ent->fields[i].name);
 	q->cols = xstrdup(b.data);
 
 	buf_reset(&b);
-	buf_printf(&b, "SELECT %s FROM %s WHERE id = ?", q->cols, ent->table);
+	buf_printf(&b, "SELECT %s FROM %s t WHERE t.id = ?", q->cols, ent->table);
 	q->get = xstrdup(b.data);
 
 	buf_reset(&b);
@@ -1116,7 +1116,8 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 	int64_t last_id = 0;
 	int ok = -1;
 	const char *sort = default_sort ? default_sort : ent->default_sort;
-	const char *cursor_text = NULL, *qtext = NULL, *tag = NULL, *sortcol;
+	const char *cursor_text = NULL, *qtext = NULL, *tag = NULL, *sortcol, *idexpr;
+	char *fq = NULL;
 	int64_t limit = LIMIT_LIST_DEFAULT;
 	int desc, rc, n = 0;
 
@@ -1126,7 +1127,25 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 		err_set(e, E_BAD_PARAM, "at most %d query parameters", LIMIT_QUERY_PARAMS);
 		goto out;
 	}
-	buf_printf(&q.sql, "SELECT %s FROM %s t WHERE 1 = 1", es->cols, ent->table);
+	/* q first: with it the rows may come from the full-text index */
+	for (size_t i = 0; i < nparams; i++)
+		if (!strcmp(params[i].key, "q"))
+			qtext = params[i].value ? params[i].value : "";
+	if (qtext) {
+		if (!ent->fts_table) {
+			err_set(e, E_BAD_PARAM, "q: %s have no full-text search", ent->collection);
+			goto out;
+		}
+		if (strlen(qtext) > LIMIT_Q_BYTES) {
+			err_set(e, E_BAD_PARAM, "q: at most %d bytes", LIMIT_Q_BYTES);
+			goto out;
+		}
+		if (!(fq = fts_query(qtext, e)))
+			goto out;
+		bind_add_text(&q, fq, fq);
+	}
+	buf_printf(&q.sql, "SELECT %s", es->cols);
+	idexpr = store_sql_from(s, &q.sql, ent->table, qtext != NULL);
 	if (forced && add_filter(&q, ent, forced->key, forced->value, e))
 		goto out;
 	for (size_t i = 0; i < nparams; i++) {
@@ -1147,7 +1166,7 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 		} else if (!strcmp(k, "cursor")) {
 			cursor_text = v;
 		} else if (!strcmp(k, "q")) {
-			qtext = v;
+			continue;	/* above */
 		} else if (!strcmp(k, "tag")) {
 			tag = v;
 		} else if (forced && !strcmp(k, forced->key)) {
@@ -1163,23 +1182,6 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 		err_set(e, E_BAD_PARAM, "sort: %s is not a sortable field of %s", sortcol,
 			ent->collection);
 		goto out;
-	}
-	if (qtext) {
-		char *fq;
-
-		if (!ent->fts_table) {
-			err_set(e, E_BAD_PARAM, "q: %s have no full-text search", ent->collection);
-			goto out;
-		}
-		if (strlen(qtext) > LIMIT_Q_BYTES) {
-			err_set(e, E_BAD_PARAM, "q: at most %d bytes", LIMIT_Q_BYTES);
-			goto out;
-		}
-		if (!(fq = fts_query(qtext, e)))
-			goto out;
-		buf_puts(&q.sql, " AND ");
-		store_sql_fts(s, &q.sql, ent->table, "t.id");
-		bind_add_text(&q, fq, fq);
 	}
 	if (tag) {
 		buf_puts(&q.sql, " AND ");
@@ -1202,7 +1204,7 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 		val = json_array_get(cursor, 1);
 		lastid = json_integer_value(json_array_get(cursor, 2));
 		if (!strcmp(sortcol, "id")) {
-			buf_printf(&q.sql, " AND t.id %s ?", desc ? "<" : ">");
+			buf_printf(&q.sql, " AND %s %s ?", idexpr, desc ? "<" : ">");
 			bind_add_int(&q, lastid);
 		} else if (json_is_null(val)) {
 			if (desc)
@@ -1224,7 +1226,7 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 		}
 	}
 	if (!strcmp(sortcol, "id"))
-		buf_printf(&q.sql, " ORDER BY t.id %s", desc ? "DESC" : "ASC");
+		buf_printf(&q.sql, " ORDER BY %s %s", idexpr, desc ? "DESC" : "ASC");
 	else
 		buf_printf(&q.sql, " ORDER BY t.%s %s, t.id %s", sortcol,
 			   desc ? "DESC NULLS LAST" : "ASC NULLS FIRST", desc ? "DESC" : "ASC");

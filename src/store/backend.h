@@ -46,8 +46,7 @@ struct store_ops {
 	void (*write_async)(struct store *s, store_job_fn fn, void *arg,
 			    void (*done)(void *arg, int rc));
 
-	void (*sql_fts)(const struct store *s, struct buf *sql, const char *table,
-			const char *idcol);
+	const char *(*sql_from)(const struct store *s, struct buf *sql, const char *table, int fts);
 	void (*sql_has_tag)(const struct store *s, struct buf *sql, const char *col);
 };
 

@@ -43,6 +43,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,9 @@ struct sq_store {
 	pthread_t writer;
 	int writer_running;
 	int in_job;			/* writer thread only: the authorizer's switch */
+	sqlite3_stmt **batch_sql;	/* writer thread only: store_batch_sql, prepared */
+	int nbatch_sql;
+	atomic_int batch_sql_stale;	/* set by migrations: prepare them again */
 
 	pthread_mutex_t lock;		/* everything below */
 	pthread_cond_t work;		/* the writer waits for jobs */
@@ -660,6 +664,60 @@ static int run_job(struct sq_store *s, struct sq_job *j)
 	return rc;
 }
 
+static void batch_sql_free(struct sq_store *s)
+{
+	for (int i = 0; i < s->nbatch_sql; i++)
+		sqlite3_finalize(s->batch_sql[i]);
+	free(s->batch_sql);
+	s->batch_sql = NULL;
+	s->nbatch_sql = 0;
+}
+
+/*
+ * Prepares the statements of store_batch_sql (a table the migrations fill:
+ * work that is cheaper once per batch than once per row, such as bringing
+ * the full-text indexes up to date). A database without the table has none.
+ */
+static int batch_sql_load(struct sq_store *s)
+{
+	sqlite3 *db = s->wconn->db;
+	sqlite3_stmt *q;
+	int rc;
+
+	batch_sql_free(s);
+	rc = sqlite3_prepare_v2(db, "SELECT sql FROM store_batch_sql ORDER BY id", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return SQLITE_OK;	/* not migrated that far */
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(db, (const char *)sqlite3_column_text(q, 0), -1, &st,
+				       NULL) != SQLITE_OK) {
+			log_msg(LOG_ERROR, "store: batch statement does not prepare: %s",
+				sqlite3_errmsg(db));
+			rc = SQLITE_ERROR;
+			break;
+		}
+		s->batch_sql = xrealloc(s->batch_sql, sizeof *s->batch_sql *
+					(size_t)(s->nbatch_sql + 1));
+		s->batch_sql[s->nbatch_sql++] = st;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Runs the batch statements inside the open transaction; an SQLite code. */
+static int batch_sql_run(struct sq_store *s)
+{
+	int rc = SQLITE_OK;
+
+	if (atomic_exchange(&s->batch_sql_stale, 0) && (rc = batch_sql_load(s)) != SQLITE_OK)
+		return rc;
+	for (int i = 0; i < s->nbatch_sql && rc == SQLITE_OK; i++)
+		rc = ctl(s->batch_sql[i]);
+	return rc;
+}
+
 static void fail_jobs(struct sq_job *from, const struct sq_job *to, int rc)
 {
 	for (; from != to; from = from->next)
@@ -695,6 +753,14 @@ static void run_batch(struct sq_store *s, struct sq_job *batch)
 	}
 	if (!txn)
 		return;
+	rc = batch_sql_run(s);
+	if (rc != SQLITE_OK) {
+		log_msg(LOG_ERROR, "store: end-of-batch statements failed: %s", sqlite3_errmsg(db));
+		if (!sqlite3_get_autocommit(db))
+			ctl(s->rollback);
+		fail_jobs(txn, NULL, sq_commit_failure(rc));
+		return;
+	}
 	rc = ctl(s->commit);
 	if (rc != SQLITE_OK) {
 		log_msg(LOG_ERROR, "store: commit failed: %s", sqlite3_errmsg(db));
@@ -880,6 +946,7 @@ static void sq_free(struct sq_store *s)
 	sqlite3_finalize(s->savepoint);
 	sqlite3_finalize(s->release);
 	sqlite3_finalize(s->rollback_to);
+	batch_sql_free(s);
 	conn_close(s->wconn);
 	while ((j = s->free_jobs)) {
 		s->free_jobs = j->next;
@@ -998,6 +1065,7 @@ int sqlite_store_open(const char *path, struct store **out, char *why, size_t wh
 	if (conn_open(s, SQ_WRITER, &s->wconn, why, whylen))
 		goto fail;
 	sqlite3_set_authorizer(s->wconn->db, sq_authorize, s);
+	atomic_store(&s->batch_sql_stale, 1);
 	rc = prepare_ctl(s, "BEGIN IMMEDIATE", &s->begin);
 	if (rc == SQLITE_OK)
 		rc = prepare_ctl(s, "COMMIT", &s->commit);
@@ -1183,6 +1251,7 @@ static int sq_migrate(struct store *sb, const struct migration *list, int *appli
 	}
 	*applied = n;
 	ret = 0;
+	atomic_store(&s->batch_sql_stale, 1);
 out:
 	sqlite3_finalize(st);
 	conn_close(c);
@@ -1191,12 +1260,21 @@ out:
 
 /* --- SQL dialect ---------------------------------------------------------- */
 
-static void sq_sql_fts(const struct store *s, struct buf *sql, const char *table,
-		       const char *idcol)
+/*
+ * With a search the rows come from the FTS5 index joined to the table, and
+ * paging by id follows the index's rowid order: a search for a common word
+ * then reads only as far as the page needs, instead of every match.
+ */
+static const char *sq_sql_from(const struct store *s, struct buf *sql, const char *table, int fts)
 {
 	(void)s;
-	buf_printf(sql, "%s IN (SELECT rowid FROM %s_fts WHERE %s_fts MATCH ?)", idcol, table,
-		   table);
+	if (!fts) {
+		buf_printf(sql, " FROM %s t WHERE 1 = 1", table);
+		return "t.id";
+	}
+	buf_printf(sql, " FROM %s_fts f JOIN %s t ON t.id = f.rowid WHERE f.%s_fts MATCH ?", table,
+		   table, table);
+	return "f.rowid";
 }
 
 static void sq_sql_has_tag(const struct store *s, struct buf *sql, const char *col)
@@ -1227,6 +1305,6 @@ static const struct store_ops sq_ops = {
 	.exec = sq_exec,
 	.write = sq_write,
 	.write_async = sq_write_async,
-	.sql_fts = sq_sql_fts,
+	.sql_from = sq_sql_from,
 	.sql_has_tag = sq_sql_has_tag,
 };

@@ -152,10 +152,9 @@ void store_write_async(struct store *s, store_job_fn fn, void *arg,
 	s->ops->write_async(s, fn, arg, done);
 }
 
-void store_sql_fts(const struct store *s, struct buf *sql, const char *table,
-		   const char *idcol)
+const char *store_sql_from(const struct store *s, struct buf *sql, const char *table, int fts)
 {
-	s->ops->sql_fts(s, sql, table, idcol);
+	return s->ops->sql_from(s, sql, table, fts);
 }
 
 void store_sql_has_tag(const struct store *s, struct buf *sql, const char *col)

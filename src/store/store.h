@@ -83,12 +83,14 @@ int store_write(struct store *s, store_job_fn fn, void *arg);
 void store_write_async(struct store *s, store_job_fn fn, void *arg,
 		       void (*done)(void *arg, int rc));
 
-/* Full-text match: appends to sql the condition that row id column `idcol`
- * of `table` matches the bound text parameter (one '?'). The backend decides
- * how (FTS5 or tsvector). */
+/*
+ * Appends " FROM <table> t WHERE <cond>" to sql: cond is a full-text match of
+ * one bound text parameter when fts is set, else always true. Returns the
+ * expression to order and page by record id with: a backend may answer with
+ * its full-text index's own order, so that a search stops at the page's end.
+ */
 struct buf;
-void store_sql_fts(const struct store *s, struct buf *sql, const char *table,
-		   const char *idcol);
+const char *store_sql_from(const struct store *s, struct buf *sql, const char *table, int fts);
 /* Tag test: appends a condition that JSON array column `col` holds the bound
  * text parameter (one '?'). */
 void store_sql_has_tag(const struct store *s, struct buf *sql, const char *col);

@@ -447,6 +447,104 @@ static void test_search(void **state)
 	json_decref(page);
 }
 
+static int64_t count_q(struct fixture *f, const char *words)
+{
+	struct store_conn *c = store_acquire(f->s);
+	struct list_param p[] = { { "q", words } };
+	struct err e = { 0 };
+	json_t *page = record_list(f->s, c, &organization_entity, p, 1, NULL, NULL, &e);
+	int64_t n;
+
+	store_release(c);
+	assert_non_null(page);
+	n = (int64_t)json_array_size(json_object_get(page, "items"));
+	json_decref(page);
+	return n;
+}
+
+static int integrity_job(struct store_conn *c, void *arg)
+{
+	static const char *const checks[] = {
+		"INSERT INTO organizations_fts (organizations_fts, rank) VALUES ('integrity-check', 1)",
+		"INSERT INTO people_fts (people_fts, rank) VALUES ('integrity-check', 1)",
+		"INSERT INTO interactions_fts (interactions_fts, rank) VALUES ('integrity-check', 1)",
+	};
+
+	(void)arg;
+	for (size_t i = 0; i < 3; i++) {
+		struct store_stmt *st = store_prepare(c, checks[i]);
+		int rc;
+
+		if (!st)
+			return STORE_ERROR;
+		rc = store_step(st);
+		store_done(st);
+		if (rc != STORE_DONE)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+/* One batch that adds, renames and removes: the index ends up as the table. */
+static int churn_job(struct store_conn *c, void *arg)
+{
+	const char *texts[] = { "{\"name\":\"Quokka Mining\",\"kind\":\"client\"}",
+				"{\"name\":\"Wombat Freight\",\"kind\":\"client\"}" };
+	int64_t ids[2];
+	struct err *e = arg;
+
+	for (int i = 0; i < 2; i++) {
+		json_t *body = json_loads(texts[i], 0, NULL), *in, *rec;
+
+		in = record_decode(&organization_entity, body, 0, e);
+		json_decref(body);
+		if (!in || record_insert(c, &organization_entity, in, 1, &rec, e) != STORE_OK)
+			return STORE_ERROR;
+		ids[i] = json_integer_value(json_object_get(rec, "id"));
+		json_decref(rec);
+		json_decref(in);
+	}
+	{
+		json_t *in = json_pack("{s:s}", "name", "Platypus Freight"), *rec;
+		int rc = record_update(c, &organization_entity, ids[1], 1, in, &rec, e);
+
+		json_decref(in);
+		json_decref(rec);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return record_delete(c, &organization_entity, ids[0], 1, e);
+}
+
+static void test_search_follows_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	char text[96];
+	int64_t id;
+	json_t *rec = NULL;
+
+	assert_int_equal(store_write(f->s, churn_job, &e), STORE_OK);
+	assert_int_equal(count_q(f, "quokka"), 0);
+	assert_int_equal(count_q(f, "wombat"), 0);
+	assert_int_equal(count_q(f, "platypus"), 1);
+	/* and across batches */
+	id = new_org(f, "{\"name\":\"Narwhal Shipping\",\"kind\":\"supplier\"}");
+	assert_int_equal(count_q(f, "narwhal"), 1);
+	assert_int_equal(write_rec(f, &organization_entity, 1, id, 1,
+				   "{\"name\":\"Beluga Shipping\"}", &rec), E_OK);
+	json_decref(rec);
+	assert_int_equal(count_q(f, "narwhal"), 0);
+	assert_int_equal(count_q(f, "beluga shipping"), 1);
+	/* a refused write leaves the index alone */
+	snprintf(text, sizeof text, "{\"name\":\"Orca\",\"parent_id\":%lld}", (long long)id);
+	assert_int_equal(write_rec(f, &organization_entity, 1, id, 2, text, NULL), E_VALIDATION);
+	assert_int_equal(count_q(f, "orca"), 0);
+	assert_int_equal(write_rec(f, &organization_entity, 2, id, 2, NULL, NULL), E_OK);
+	assert_int_equal(count_q(f, "beluga"), 0);
+	assert_int_equal(store_write(f->s, integrity_job, NULL), STORE_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_list_errors),
 		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_search_follows_changes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
