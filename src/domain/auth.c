@@ -254,17 +254,12 @@ void auth_cache_forget(const char *token)
 	pthread_mutex_unlock(&auth_cache_lock);
 }
 
-int auth_token_lookup(struct store_conn *c, const char *token, struct principal *p)
+static int token_query(struct store_conn *c, const char *hash, struct principal *p)
 {
 	struct store_stmt *st;
-	char hash[65], now[TIME_BUF];
+	char now[TIME_BUF];
 	int rc;
 
-	if (strlen(token) > 200)
-		return 0;
-	token_hash(token, hash);
-	if (cache_get(hash, p))
-		return 1;
 	time_now_rfc3339(now);
 	st = store_prepare(c, "SELECT t.id, t.kind, u.id, u.role, u.email, u.name FROM tokens t "
 			      "JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND "
@@ -284,10 +279,30 @@ int auth_token_lookup(struct store_conn *c, const char *token, struct principal 
 		kind = store_col_text(st, 1, &len);
 		p->is_session = kind && strcmp(kind, "session") == 0;
 		fill_principal(st, 2, p);
-		cache_put(hash, p, time_mono_us() + AUTH_CACHE_US);
 	}
 	store_done(st);
 	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+int auth_token_lookup(struct store_conn *c, const char *token, struct principal *p)
+{
+	char hash[65];
+	int rc;
+
+	if (strlen(token) > 200)
+		return 0;
+	token_hash(token, hash);
+	if (cache_get(hash, p))
+		return 1;
+	rc = token_query(c, hash, p);
+	if (rc == 0) {
+		/* perhaps made a moment ago by another process (rapport token create) */
+		store_refresh(c);
+		rc = token_query(c, hash, p);
+	}
+	if (rc == 1)
+		cache_put(hash, p, time_mono_us() + AUTH_CACHE_US);
+	return rc;
 }
 
 int auth_password_check(struct store_conn *c, const char *email, const char *password,

@@ -70,7 +70,7 @@ static const struct field organization_fields[] = {
 };
 const struct entity organization_entity = {
 	.name = "organization", .collection = "organizations", .table = "organizations",
-	.fts_table = "organizations_fts", .default_sort = "id",
+	.fts_table = "organizations_fts", .fts_prefix = 1, .default_sort = "id",
 	.doc = "Any counterparty: clients, suppliers, partners, community bodies, our business units",
 	.fields = organization_fields, .nfields = nitems(organization_fields),
 	.check = organization_check,
@@ -87,7 +87,8 @@ static const struct field person_fields[] = {
 };
 const struct entity person_entity = {
 	.name = "person", .collection = "people", .table = "people",
-	.fts_table = "people_fts", .default_sort = "id", .doc = "A human being",
+	.fts_table = "people_fts", .fts_prefix = 1, .default_sort = "id",
+	.doc = "A human being",
 	.fields = person_fields, .nfields = nitems(person_fields),
 	.check = person_check,
 };

@@ -72,6 +72,7 @@ struct entity {
 	entity_check_fn check;
 	unsigned admin_write : 1;	/* only admins create, change or delete */
 	unsigned no_custom : 1;		/* no custom fields can be declared */
+	unsigned fts_prefix : 1;	/* q's last word also matches as a prefix */
 };
 
 /* All record entities, NULL-terminated, in dependency order. */

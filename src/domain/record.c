@@ -976,8 +976,12 @@ static void bind_add_json(struct listq *q, json_t *v)
 		bind_add_int(q, 0);
 }
 
-/* A full-text query from user words: each word quoted, the last a prefix. */
-static char *fts_query(const char *q, struct err *e)
+/*
+ * A full-text query from user words: each word quoted, all required. The
+ * last may match as a prefix (names as they are typed); that costs a merge
+ * of every matching term's list, so large collections of text do without.
+ */
+static char *fts_query(const char *q, int prefix, struct err *e)
 {
 	struct buf b;
 	int terms = 0;
@@ -1008,7 +1012,8 @@ static char *fts_query(const char *q, struct err *e)
 		buf_free(&b);
 		return NULL;
 	}
-	buf_puts(&b, "*");
+	if (prefix)
+		buf_puts(&b, "*");
 	return b.data;
 }
 
@@ -1140,7 +1145,7 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 			err_set(e, E_BAD_PARAM, "q: at most %d bytes", LIMIT_Q_BYTES);
 			goto out;
 		}
-		if (!(fq = fts_query(qtext, e)))
+		if (!(fq = fts_query(qtext, ent->fts_prefix, e)))
 			goto out;
 		bind_add_text(&q, fq, fq);
 	}

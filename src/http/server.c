@@ -206,8 +206,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? r->status : 499,
 		     (long long)(time_mono_us() - r->start_us),
 		     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
-	if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0)
-		n = 0;
+	if (n > 0)
+		log_line(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 	request_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&srv->inflight, 1);
@@ -284,5 +284,6 @@ void http_stop(struct http_server *srv)
 	for (int i = 0; i < 1000 && atomic_load(&srv->inflight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(srv->daemon);
+	log_flush();
 	free(srv);
 }

@@ -25,6 +25,7 @@ struct store_ops {
 
 	struct store_conn *(*acquire)(struct store *s);
 	void (*release)(struct store_conn *c);
+	void (*refresh)(struct store_conn *c);
 
 	struct store_stmt *(*prepare)(struct store_conn *c, const char *sql);
 	int (*bind_int)(struct store_stmt *st, int idx, int64_t v);

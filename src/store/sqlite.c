@@ -92,6 +92,15 @@ struct sq_conn {
 	int own_err;				/* err[] describes the last failure */
 	char err[160];
 	struct sq_conn *next_all, *next_idle;
+
+	/* readers: a snapshot kept across requests (see reader_fresh) */
+	int is_reader;
+	int depth;				/* nested store_acquire on its thread */
+	int reading;				/* a read transaction is open */
+	uint64_t read_gen;			/* s->commits when it began */
+	int64_t read_since_us;
+	sqlite3_stmt *rbegin, *rend;
+	pthread_mutex_t use;			/* held from acquire to release */
 };
 
 struct sq_job {
@@ -121,6 +130,7 @@ struct sq_store {
 	sqlite3_stmt **batch_sql;	/* writer thread only: store_batch_sql, prepared */
 	int nbatch_sql;
 	atomic_int batch_sql_stale;	/* set by migrations: prepare them again */
+	atomic_uint_fast64_t commits;	/* batches this process committed */
 
 	pthread_mutex_t lock;		/* everything below */
 	pthread_cond_t work;		/* the writer waits for jobs */
@@ -488,6 +498,9 @@ static int sq_authorize(void *p, int action, const char *a, const char *b,
 	return SQLITE_OK;
 }
 
+static int ctl(sqlite3_stmt *st);
+static void reader_end(struct sq_conn *c);
+
 static void conn_close(struct sq_conn *c)
 {
 	struct sq_stmt *st, *next;
@@ -502,6 +515,12 @@ static void conn_close(struct sq_conn *c)
 	for (st = c->uncached; st; st = next) {
 		next = st->next;
 		stmt_free(st);
+	}
+	if (c->is_reader) {
+		reader_end(c);
+		sqlite3_finalize(c->rbegin);
+		sqlite3_finalize(c->rend);
+		pthread_mutex_destroy(&c->use);
 	}
 	rc = sqlite3_close(c->db);
 	if (rc != SQLITE_OK)
@@ -572,12 +591,81 @@ static int conn_open(struct sq_store *s, enum sq_role role, struct sq_conn **out
 	}
 	if (role == SQ_WRITER && set_wal(c, why, whylen))
 		goto fail;
+	if (role == SQ_READER) {
+		c->is_reader = 1;
+		pthread_mutex_init(&c->use, NULL);
+		if (sqlite3_prepare_v2(c->db, "BEGIN", -1, &c->rbegin, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(c->db, "COMMIT", -1, &c->rend, NULL) != SQLITE_OK) {
+			sq_db_reason(c->db, reason, sizeof reason);
+			snprintf(why, whylen, "cannot set up database %s: %s", s->path, reason);
+			sqlite3_finalize(c->rbegin);
+			goto fail;
+		}
+	}
 	*out = c;
 	return 0;
 fail:
 	sqlite3_close(c->db);
 	free(c);
 	return -1;
+}
+
+/*
+ * Starting a read transaction costs system calls (locks on the WAL index, a
+ * look at the file's size), several times the cost of reading a record. So a
+ * reader keeps its snapshot across requests while it is still current: until
+ * this process commits a write batch, and at most SQ_SNAPSHOT_US, which bounds
+ * how long a commit by another process can go unseen. A reader that needs to
+ * see such a commit now (a token just made by the command line) calls
+ * store_refresh(). After every batch the writer ends the snapshots of idle
+ * readers, so that none holds back a checkpoint.
+ */
+#define SQ_SNAPSHOT_US 50000
+
+static void reader_end(struct sq_conn *c)
+{
+	if (c->reading) {
+		ctl(c->rend);
+		c->reading = 0;
+	}
+}
+
+static void reader_fresh(struct sq_store *s, struct sq_conn *c)
+{
+	uint64_t gen = atomic_load(&s->commits);
+	int64_t now = time_mono_us();
+
+	if (c->reading && (gen != c->read_gen || now - c->read_since_us > SQ_SNAPSHOT_US))
+		reader_end(c);
+	if (!c->reading && c->nlent == 0 && ctl(c->rbegin) == SQLITE_OK) {
+		c->reading = 1;
+		c->read_gen = gen;
+		c->read_since_us = now;
+	}
+}
+
+/* The writer, after a batch: readers not in a request let go of their snapshot. */
+static void readers_sweep(struct sq_store *s)
+{
+	pthread_mutex_lock(&s->conns_lock);
+	for (struct sq_conn *c = s->readers; c; c = c->next_all) {
+		if (pthread_mutex_trylock(&c->use) != 0)
+			continue;
+		if (c->depth == 0)
+			reader_end(c);
+		pthread_mutex_unlock(&c->use);
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+}
+
+static void sq_refresh(struct store_conn *cb)
+{
+	struct sq_conn *c = (struct sq_conn *)cb;
+
+	if (c->is_reader && c->nlent == 0) {
+		reader_end(c);
+		reader_fresh(c->store, c);
+	}
 }
 
 /* A connection goes back to the store when its thread ends. */
@@ -587,6 +675,7 @@ static void reader_exit(void *p)
 	struct sq_store *s = c->store;
 
 	conn_reclaim(c);
+	reader_end(c);
 	pthread_mutex_lock(&s->conns_lock);
 	c->next_idle = s->idle;
 	s->idle = c;
@@ -600,7 +689,7 @@ static struct store_conn *sq_acquire(struct store *sb)
 	char why[512];
 
 	if (c)
-		return &c->base;
+		goto found;
 	pthread_mutex_lock(&s->conns_lock);
 	c = s->idle;
 	if (c)
@@ -617,13 +706,21 @@ static struct store_conn *sq_acquire(struct store *sb)
 		pthread_mutex_unlock(&s->conns_lock);
 	}
 	pthread_setspecific(s->reader_key, c);
+found:
+	if (c->depth++ == 0) {
+		pthread_mutex_lock(&c->use);
+		reader_fresh(s, c);
+	}
 	return &c->base;
 }
 
 /* A thread keeps its connection until it exits or the store closes. */
-static void sq_release(struct store_conn *c)
+static void sq_release(struct store_conn *cb)
 {
-	(void)c;
+	struct sq_conn *c = (struct sq_conn *)cb;
+
+	if (c->is_reader && --c->depth == 0)
+		pthread_mutex_unlock(&c->use);
 }
 
 /* --- the writer --------------------------------------------------------- */
@@ -767,7 +864,11 @@ static void run_batch(struct sq_store *s, struct sq_job *batch)
 		if (!sqlite3_get_autocommit(db))
 			ctl(s->rollback);
 		fail_jobs(txn, NULL, sq_commit_failure(rc));
+		return;
 	}
+	/* before any job learns its result: a later read must see the batch */
+	atomic_fetch_add(&s->commits, 1);
+	readers_sweep(s);
 }
 
 /* Tells every job of the batch its result, in queue order, then recycles the
@@ -896,6 +997,13 @@ static int sq_write(struct store *sb, store_job_fn fn, void *arg)
 		return STORE_UNAVAILABLE;
 	while (sem_wait(&wake) != 0)
 		;	/* EINTR */
+	{
+		/* A read connection this thread holds must now see the write. */
+		struct sq_conn *c = s->have_key ? pthread_getspecific(s->reader_key) : NULL;
+
+		if (c && c->depth > 0)
+			sq_refresh(&c->base);
+	}
 	return j.rc;
 }
 
@@ -1255,6 +1363,8 @@ static int sq_migrate(struct store *sb, const struct migration *list, int *appli
 out:
 	sqlite3_finalize(st);
 	conn_close(c);
+	/* a changed schema is a commit like any other to this process's readers */
+	atomic_fetch_add(&s->commits, 1);
 	return ret;
 }
 
@@ -1286,6 +1396,7 @@ static void sq_sql_has_tag(const struct store *s, struct buf *sql, const char *c
 static const struct store_ops sq_ops = {
 	.name = "sqlite",
 	.migrate = sq_migrate,
+	.refresh = sq_refresh,
 	.close = sq_close,
 	.acquire = sq_acquire,
 	.release = sq_release,

@@ -70,6 +70,12 @@ void store_release(struct store_conn *c)
 		c->ops->release(c);
 }
 
+void store_refresh(struct store_conn *c)
+{
+	if (c->ops->refresh)
+		c->ops->refresh(c);
+}
+
 struct store_stmt *store_prepare(struct store_conn *c, const char *sql)
 {
 	return c->ops->prepare(c, sql);

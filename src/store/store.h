@@ -46,9 +46,16 @@ void store_close(struct store *s);
 /* "sqlite" or "postgres": for logs and /healthz only. */
 const char *store_backend(const struct store *s);
 
-/* A connection for reads; NULL if the store is unreachable. */
+/*
+ * A connection for reads; NULL if the store is unreachable. Reads through it
+ * see every write this process committed before the call; a backend may let
+ * a write committed by another process go unseen for a few milliseconds,
+ * unless store_refresh() asks for the newest state. Calls may nest on one
+ * thread; each store_acquire() needs its store_release().
+ */
 struct store_conn *store_acquire(struct store *s);
 void store_release(struct store_conn *c);
+void store_refresh(struct store_conn *c);
 
 /* Prepares (or finds in the cache) sql on c; NULL on error (store_errmsg). */
 struct store_stmt *store_prepare(struct store_conn *c, const char *sql);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include <pthread.h>
 #include <semaphore.h>
@@ -831,6 +832,69 @@ static void test_sql_fragments(void **state)
 	assert_int_equal(search(f->s, "globex", "vip"), 0);
 }
 
+/* Counts organizations through a connection the caller holds. */
+static int64_t count_on(struct store_conn *c)
+{
+	struct store_stmt *st = store_prepare(c, "SELECT count(*) FROM organizations");
+	int64_t n;
+
+	assert_non_null(st);
+	assert_int_equal(store_step(st), STORE_ROW);
+	n = store_col_int(st, 0);
+	store_done(st);
+	return n;
+}
+
+/*
+ * Readers keep a snapshot across calls, but never one older than this
+ * process's last commit; another process's commit shows after
+ * store_refresh, or on its own within a short while.
+ */
+static void test_read_snapshots(void **state)
+{
+	struct fixture *f = *state;
+	struct store_conn *c;
+	sqlite3 *other;
+	int64_t before;
+
+	c = store_acquire(f->s);
+	before = count_on(c);
+	/* a write by this process, while the connection is held */
+	assert_int_equal(store_write(f->s, job_org, NULL), STORE_OK);
+	assert_int_equal(count_on(c), before + 2);
+	store_release(c);
+	c = store_acquire(f->s);
+	assert_int_equal(count_on(c), before + 2);
+
+	/* a write by another connection, as another process would make it */
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	sqlite3_busy_timeout(other, 5000);
+	assert_int_equal(sqlite3_exec(other, "INSERT INTO organizations (created_at, updated_at, "
+					     "name, kind) VALUES ('t', 't', 'Outside', 'client')",
+				      NULL, NULL, NULL), SQLITE_OK);
+	store_refresh(c);
+	assert_int_equal(count_on(c), before + 3);
+	store_release(c);
+	assert_int_equal(sqlite3_exec(other, "INSERT INTO organizations (created_at, updated_at, "
+					     "name, kind) VALUES ('t', 't', 'Later', 'client')",
+				      NULL, NULL, NULL), SQLITE_OK);
+	usleep(120 * 1000);
+	c = store_acquire(f->s);
+	assert_int_equal(count_on(c), before + 4);
+	store_release(c);
+
+	/* an idle reader holds no snapshot after a batch: a full checkpoint can run */
+	assert_int_equal(store_write(f->s, job_org, NULL), STORE_OK);
+	{
+		int log = -1, done = -1;
+
+		assert_int_equal(sqlite3_wal_checkpoint_v2(other, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+							   &log, &done), SQLITE_OK);
+		assert_int_equal(log, 0);
+	}
+	sqlite3_close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -849,6 +913,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_close_drains_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sql_fragments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_snapshots, setup, teardown),
 	};
 
 	log_set_level(LOG_WARN);

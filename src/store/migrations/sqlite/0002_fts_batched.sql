@@ -7,7 +7,9 @@
 -- statements in store_batch_sql, run by the store's writer just before each
 -- commit, apply the net change in a few set-wise statements.
 
--- SQL the store runs, in id order, at the end of every write batch.
+-- SQL the store runs, in id order, at the end of every write batch. The
+-- queue is the small side of each join: CROSS JOIN keeps it the outer loop
+-- whatever the statistics say.
 CREATE TABLE store_batch_sql (
 	id INTEGER PRIMARY KEY,
 	sql TEXT NOT NULL
@@ -34,7 +36,7 @@ CREATE TRIGGER organizations_fts_au AFTER UPDATE OF name, email, website, indust
 END;
 INSERT INTO store_batch_sql (id, sql) VALUES
 	(1, 'INSERT INTO organizations_fts (organizations_fts, rowid, name, email, website, industry, city) SELECT ''delete'', row_id, name, email, website, industry, city FROM organizations_fts_queue WHERE indexed = 1'),
-	(2, 'INSERT INTO organizations_fts (rowid, name, email, website, industry, city) SELECT t.id, t.name, t.email, t.website, t.industry, t.city FROM organizations_fts_queue q JOIN organizations t ON t.id = q.row_id'),
+	(2, 'INSERT INTO organizations_fts (rowid, name, email, website, industry, city) SELECT t.id, t.name, t.email, t.website, t.industry, t.city FROM organizations_fts_queue q CROSS JOIN organizations t ON t.id = q.row_id'),
 	(3, 'DELETE FROM organizations_fts_queue');
 
 DROP TRIGGER people_fts_ai;
@@ -58,7 +60,7 @@ CREATE TRIGGER people_fts_au AFTER UPDATE OF given_name, family_name, emails ON 
 END;
 INSERT INTO store_batch_sql (id, sql) VALUES
 	(4, 'INSERT INTO people_fts (people_fts, rowid, given_name, family_name, emails) SELECT ''delete'', row_id, given_name, family_name, emails FROM people_fts_queue WHERE indexed = 1'),
-	(5, 'INSERT INTO people_fts (rowid, given_name, family_name, emails) SELECT t.id, t.given_name, t.family_name, t.emails FROM people_fts_queue q JOIN people t ON t.id = q.row_id'),
+	(5, 'INSERT INTO people_fts (rowid, given_name, family_name, emails) SELECT t.id, t.given_name, t.family_name, t.emails FROM people_fts_queue q CROSS JOIN people t ON t.id = q.row_id'),
 	(6, 'DELETE FROM people_fts_queue');
 
 DROP TRIGGER interactions_fts_ai;
@@ -82,5 +84,5 @@ CREATE TRIGGER interactions_fts_au AFTER UPDATE OF subject, body ON interactions
 END;
 INSERT INTO store_batch_sql (id, sql) VALUES
 	(7, 'INSERT INTO interactions_fts (interactions_fts, rowid, subject, body) SELECT ''delete'', row_id, subject, body FROM interactions_fts_queue WHERE indexed = 1'),
-	(8, 'INSERT INTO interactions_fts (rowid, subject, body) SELECT t.id, t.subject, t.body FROM interactions_fts_queue q JOIN interactions t ON t.id = q.row_id'),
+	(8, 'INSERT INTO interactions_fts (rowid, subject, body) SELECT t.id, t.subject, t.body FROM interactions_fts_queue q CROSS JOIN interactions t ON t.id = q.row_id'),
 	(9, 'DELETE FROM interactions_fts_queue');
