@@ -3,7 +3,7 @@
 # need, and only those that are missing. Safe to run again.
 set -eu
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
-libsodium-dev libpq-dev libcmocka-dev wrk"
+libsodium-dev libpq-dev libcmocka-dev wrk curl"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 
 missing=""

@@ -27,6 +27,7 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct store *store;
 	atomic_int inflight;
+	atomic_int stopping;	/* new requests are turned away */
 };
 
 static void request_free(struct request *r)
@@ -182,6 +183,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		}
 		return MHD_YES;
 	}
+	if (r->state == REQ_NEW && atomic_load(&srv->stopping)) {
+		/* Shutting down: nothing may wait on the writer any more. */
+		resp_errorf(r, E_UNAVAILABLE, "the server is shutting down");
+		resp_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+		r->state = REQ_READY;
+	}
 	if (r->state == REQ_NEW) {
 		router_dispatch(r);
 		if (r->state == REQ_WAITING)
@@ -280,7 +287,12 @@ void http_stop(struct http_server *srv)
 
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	/* Let requests in flight, including suspended writes, finish. */
+	/*
+	 * Let requests in flight, including suspended writes, finish. A request
+	 * that starts from now on (on a kept-alive connection) is answered 503
+	 * at once, so none can be suspended when the daemon stops.
+	 */
+	atomic_store(&srv->stopping, 1);
 	for (int i = 0; i < 1000 && atomic_load(&srv->inflight) > 0; i++)
 		usleep(10000);
 	MHD_stop_daemon(srv->daemon);
