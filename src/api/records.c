@@ -245,6 +245,13 @@ static int create_job(struct store_conn *c, void *p)
 	int rc;
 
 	if (j->key[0]) {
+		char lock[LIMIT_IDEMPOTENCY_KEY + 48];
+
+		/* the same key on another process waits here for the first answer */
+		snprintf(lock, sizeof lock, "idempotency:%lld:%s", (long long)j->user_id, j->key);
+		rc = store_lock(c, lock);
+		if (rc != STORE_OK)
+			return rc;
 		rc = idempotent_replay(c, j);
 		if (rc != 0)
 			return rc < 0 ? STORE_ERROR : STORE_ABORT;

@@ -190,10 +190,10 @@ static void fill_principal(struct store_stmt *st, int first, struct principal *p
 /*
  * Recently seen tokens, so that most requests need no read for credentials.
  * An entry lives AUTH_CACHE_US; a revocation through this process drops it
- * at once, one through another process is seen within that time.
+ * at once, one through another process is seen within that second.
  */
 #define AUTH_CACHE_SLOTS 1024
-#define AUTH_CACHE_US (5 * 1000000LL)
+#define AUTH_CACHE_US (1 * 1000000LL)
 
 static struct cache_entry {
 	char hash[65];

@@ -977,17 +977,17 @@ static void bind_add_json(struct listq *q, json_t *v)
 }
 
 /*
- * A full-text query from user words: each word quoted, all required. The
- * last may match as a prefix (names as they are typed); that costs a merge
- * of every matching term's list, so large collections of text do without.
+ * The words of a full-text query, for the store to phrase: all required.
+ * The last may match as a prefix (names as they are typed); in FTS5 that
+ * costs a merge of every matching term's list, so large collections of text
+ * do without.
  */
-static char *fts_query(const char *q, int prefix, struct err *e)
+static char *fts_query(struct store *s, const char *q, int prefix, struct err *e)
 {
-	struct buf b;
-	int terms = 0;
+	struct store_word words[LIMIT_Q_TERMS];
 	const unsigned char *p = (const unsigned char *)q;
+	int n = 0;
 
-	buf_init(&b, 4 * LIMIT_Q_BYTES);
 	while (*p) {
 		const unsigned char *start;
 
@@ -1000,21 +1000,19 @@ static char *fts_query(const char *q, int prefix, struct err *e)
 			p++;
 		if (p == start)
 			continue;
-		if (++terms > LIMIT_Q_TERMS) {
+		if (n == LIMIT_Q_TERMS) {
 			err_set(e, E_BAD_PARAM, "q: at most %d words", LIMIT_Q_TERMS);
-			buf_free(&b);
 			return NULL;
 		}
-		buf_printf(&b, "%s\"%.*s\"", b.len ? " " : "", (int)(p - start), start);
+		words[n].p = (const char *)start;
+		words[n].len = (size_t)(p - start);
+		n++;
 	}
-	if (!terms) {
+	if (!n) {
 		err_set(e, E_BAD_PARAM, "q: no words to search for");
-		buf_free(&b);
 		return NULL;
 	}
-	if (prefix)
-		buf_puts(&b, "*");
-	return b.data;
+	return store_fts_param(s, words, n, prefix);
 }
 
 static int sortable(const struct entity *ent, const char *name)
@@ -1145,7 +1143,7 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 			err_set(e, E_BAD_PARAM, "q: at most %d bytes", LIMIT_Q_BYTES);
 			goto out;
 		}
-		if (!(fq = fts_query(qtext, ent->fts_prefix, e)))
+		if (!(fq = fts_query(s, qtext, ent->fts_prefix, e)))
 			goto out;
 		bind_add_text(&q, fq, fq);
 	}

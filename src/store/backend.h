@@ -48,6 +48,9 @@ struct store_ops {
 			    void (*done)(void *arg, int rc));
 
 	const char *(*sql_from)(const struct store *s, struct buf *sql, const char *table, int fts);
+	char *(*fts_param)(const struct store *s, const struct store_word *words, int n,
+			   int prefix);
+	int (*lock)(struct store_conn *c, const char *key);
 	void (*sql_has_tag)(const struct store *s, struct buf *sql, const char *col);
 };
 

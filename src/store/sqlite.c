@@ -1387,6 +1387,23 @@ static const char *sq_sql_from(const struct store *s, struct buf *sql, const cha
 	return "f.rowid";
 }
 
+/* FTS5: each word a quoted string, all required; a prefix is word*. */
+static char *sq_fts_param(const struct store *s, const struct store_word *words, int n,
+			  int prefix)
+{
+	struct buf b;
+
+	(void)s;
+	buf_init(&b, 1 << 20);
+	for (int i = 0; i < n; i++)
+		buf_printf(&b, "%s\"%.*s\"", i ? " " : "", (int)words[i].len, words[i].p);
+	if (prefix && n)
+		buf_puts(&b, "*");
+	if (!b.data)
+		buf_puts(&b, "");
+	return b.data;
+}
+
 static void sq_sql_has_tag(const struct store *s, struct buf *sql, const char *col)
 {
 	(void)s;
@@ -1417,5 +1434,6 @@ static const struct store_ops sq_ops = {
 	.write = sq_write,
 	.write_async = sq_write_async,
 	.sql_from = sq_sql_from,
+	.fts_param = sq_fts_param,
 	.sql_has_tag = sq_sql_has_tag,
 };

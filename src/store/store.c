@@ -158,6 +158,16 @@ void store_write_async(struct store *s, store_job_fn fn, void *arg,
 	s->ops->write_async(s, fn, arg, done);
 }
 
+char *store_fts_param(const struct store *s, const struct store_word *words, int n, int prefix)
+{
+	return s->ops->fts_param(s, words, n, prefix);
+}
+
+int store_lock(struct store_conn *c, const char *key)
+{
+	return c->ops->lock ? c->ops->lock(c, key) : STORE_OK;
+}
+
 const char *store_sql_from(const struct store *s, struct buf *sql, const char *table, int fts)
 {
 	return s->ops->sql_from(s, sql, table, fts);

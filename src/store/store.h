@@ -98,6 +98,24 @@ void store_write_async(struct store *s, store_job_fn fn, void *arg,
  */
 struct buf;
 const char *store_sql_from(const struct store *s, struct buf *sql, const char *table, int fts);
+/* A word of a full-text query: letters and digits (any byte >= 0x80 counts as a letter). */
+struct store_word {
+	const char *p;
+	size_t len;
+};
+/*
+ * The text to bind to the match of store_sql_from(): every word must occur;
+ * with prefix set, the last word may also be the start of a longer one.
+ * Returns a malloc'd string.
+ */
+char *store_fts_param(const struct store *s, const struct store_word *words, int n, int prefix);
+/*
+ * In a write job: waits until no other transaction holds key, and holds it
+ * until this job's transaction ends. Serialises work on one key (a retried
+ * Idempotency-Key) across processes. 0, or a store_rc error.
+ */
+int store_lock(struct store_conn *c, const char *key);
+
 /* Tag test: appends a condition that JSON array column `col` holds the bound
  * text parameter (one '?'). */
 void store_sql_has_tag(const struct store *s, struct buf *sql, const char *col);
