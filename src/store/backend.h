@@ -51,6 +51,7 @@ struct store_ops {
 	char *(*fts_param)(const struct store *s, const struct store_word *words, int n,
 			   int prefix);
 	int (*lock)(struct store_conn *c, const char *key);
+	int (*reset_ids)(struct store_conn *c, const char *table);	/* NULL: nothing to do */
 	void (*sql_has_tag)(const struct store *s, struct buf *sql, const char *col);
 };
 

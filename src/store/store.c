@@ -163,6 +163,11 @@ char *store_fts_param(const struct store *s, const struct store_word *words, int
 	return s->ops->fts_param(s, words, n, prefix);
 }
 
+int store_reset_ids(struct store_conn *c, const char *table)
+{
+	return c->ops->reset_ids ? c->ops->reset_ids(c, table) : STORE_OK;
+}
+
 int store_lock(struct store_conn *c, const char *key)
 {
 	return c->ops->lock ? c->ops->lock(c, key) : STORE_OK;

@@ -98,6 +98,13 @@ void store_write_async(struct store *s, store_job_fn fn, void *arg,
  */
 struct buf;
 const char *store_sql_from(const struct store *s, struct buf *sql, const char *table, int fts);
+/*
+ * In a write job, after rows were inserted with their ids given (a copy):
+ * makes the next generated id of table follow the largest one there. 0 or
+ * a store_rc error.
+ */
+int store_reset_ids(struct store_conn *c, const char *table);
+
 /* A word of a full-text query: letters and digits (any byte >= 0x80 counts as a letter). */
 struct store_word {
 	const char *p;
