@@ -91,6 +91,7 @@ void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job)
 	r->job_fn = fn;
 	r->finish = finish;
 	r->state = REQ_WAITING;
+	r->suspended = 1;
 	/* Suspend before queueing, so that the writer can never resume first. */
 	MHD_suspend_connection(r->conn);
 	store_write_async(r->store, write_trampoline, r, write_done);

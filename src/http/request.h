@@ -36,7 +36,8 @@ struct request {
 	const char *method;		/* MHD's string */
 	char *path;			/* without the query string */
 	int64_t start_us;
-	enum req_state state;
+	enum req_state state;		/* REQ_READY is set by the writer thread */
+	int suspended;			/* went to the writer; only this thread's */
 
 	/* body */
 	struct buf body;

@@ -191,7 +191,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 	}
 	if (r->state == REQ_NEW) {
 		router_dispatch(r);
-		if (r->state == REQ_WAITING)
+		/* Not r->state: the writer may already be changing it. */
+		if (r->suspended)
 			return MHD_YES;
 	}
 	return queue(r);

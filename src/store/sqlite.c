@@ -675,6 +675,10 @@ static void reader_exit(void *p)
 	struct sq_store *s = c->store;
 
 	conn_reclaim(c);
+	if (c->depth > 0) {	/* the thread ended without store_release */
+		c->depth = 0;
+		pthread_mutex_unlock(&c->use);
+	}
 	reader_end(c);
 	pthread_mutex_lock(&s->conns_lock);
 	c->next_idle = s->idle;
@@ -707,10 +711,12 @@ static struct store_conn *sq_acquire(struct store *sb)
 	}
 	pthread_setspecific(s->reader_key, c);
 found:
-	if (c->depth++ == 0) {
+	/* depth changes only with c->use held: the sweeper reads it under the lock */
+	if (c->depth == 0) {
 		pthread_mutex_lock(&c->use);
 		reader_fresh(s, c);
 	}
+	c->depth++;
 	return &c->base;
 }
 
