@@ -68,7 +68,7 @@ run: deps
 	./build/rapport serve --db rapport.db --listen 127.0.0.1:8080
 
 test: deps
-	$(MAKE) all unit-bins
+	$(MAKE) all unit-bins bench-bins
 	$(MAKE) asan
 	sh scripts/test.sh
 

@@ -2,8 +2,10 @@
 # Installs the Debian packages that building, testing and benchmarking rapport
 # need, and only those that are missing. Safe to run again.
 set -eu
+# postgresql: the server (PostgreSQL 15 on Debian 12) that scripts/pg.sh runs
+# for the tests and the bench; its binaries live in /usr/lib/postgresql/15/bin.
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
-libsodium-dev libpq-dev libcmocka-dev wrk curl"
+libsodium-dev libpq-dev libcmocka-dev postgresql wrk curl"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 
 missing=""

@@ -17,6 +17,7 @@ static const struct {
 	{ "init", cli_init, "init [--db URL] [--admin EMAIL] [--demo]" },
 	{ "migrate", cli_migrate, "migrate [--db URL]" },
 	{ "token", cli_token, "token create [--db URL] --user EMAIL [--name NAME]" },
+	{ "copy", cli_copy, "copy --from URL --to URL [--force]" },
 };
 
 static void help(FILE *f)
@@ -25,9 +26,13 @@ static void help(FILE *f)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  rapport %s\n", commands[i].usage);
 	fprintf(f, "  rapport --help | --version\n\n"
-		   "URL is a SQLite file (PATH or sqlite:PATH); the default is rapport.db.\n"
+		   "URL is a SQLite file (PATH or sqlite:PATH; the default is rapport.db) or a\n"
+		   "PostgreSQL database (postgres://USER@HOST:PORT/DB; see README.md).\n"
 		   "init takes the admin password from RAPPORT_ADMIN_PASSWORD, or prints a new one.\n"
-		   "Exit status: 0 ok, 64 wrong arguments, 65 bad data, 66 store cannot be opened.\n");
+		   "copy copies every record, user, token and setting, ids kept, into an empty\n"
+		   "store (--force: replaces what it holds) and compares both sides table by table.\n"
+		   "Exit status: 0 ok, 64 wrong arguments, 65 bad data or refused, 66 store cannot\n"
+		   "be opened, 70 failed (for copy: a table differs after the copy).\n");
 }
 
 int main(int argc, char **argv)

@@ -1,5 +1,6 @@
 /* The rapport subcommands. Each takes argc/argv after the subcommand name
- * and returns the process exit status (sysexits: 64 usage, 66 no store). */
+ * and returns the process exit status (sysexits: 64 usage, 65 bad data,
+ * 66 no store, 70 internal failure). */
 #ifndef RAPPORT_CLI_H
 #define RAPPORT_CLI_H
 
@@ -14,9 +15,12 @@ int cli_serve(int argc, char **argv);
 int cli_init(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_token(int argc, char **argv);
+int cli_copy(int argc, char **argv);
 
 /* Prints "rapport CMD: MESSAGE" on stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* url with any password replaced by ***, for messages. */
+void cli_redact(const char *url, char *out, size_t n);
 /* Opens and migrates the store at url; NULL after printing why (exit 66). */
 struct store *cli_open_store(const char *cmd, const char *url);
 /* Adds the demo data set through the record machinery. 0 or -1. */

@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../domain/auth.h"
 #include "../domain/record.h"
@@ -18,18 +19,32 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-struct store *cli_open_store(const char *cmd, const char *url)
+void cli_redact(const char *url, char *out, size_t n)
 {
+	const char *scheme = strstr(url, "://"), *at, *colon;
+
+	snprintf(out, n, "%s", url);
+	if (!scheme || !(at = strchr(scheme + 3, '@')))
+		return;
+	colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+	if (colon)
+		snprintf(out, n, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+struct store *cli_open_store(const char *cmd, const char *url_in)
+{
+	char url[512];
 	struct store *s;
 	unsigned char key[32];
 	char why[512];
 	int applied = 0;
 
+	cli_redact(url_in, url, sizeof url);
 	if (auth_init() != 0) {
 		fprintf(stderr, "rapport %s: cannot initialise libsodium\n", cmd);
 		return NULL;
 	}
-	if (store_open(url, &s, why, sizeof why) != 0) {
+	if (store_open(url_in, &s, why, sizeof why) != 0) {
 		fprintf(stderr, "rapport %s: cannot open store %s: %s\n", cmd, url, why);
 		return NULL;
 	}

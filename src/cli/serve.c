@@ -47,7 +47,7 @@ int cli_serve(int argc, char **argv)
 	struct http_config cfg = { 0 };
 	struct http_server *srv;
 	struct store *s;
-	char host[128], why[256];
+	char host[128], why[256], shown[512];
 	sigset_t set;
 	int c, sig;
 	int64_t threads = 0;
@@ -93,7 +93,8 @@ int cli_serve(int argc, char **argv)
 		store_close(s);
 		return EXIT_SOFTWARE;
 	}
-	log_msg(LOG_INFO, "rapport serving %s on http://%s%s%s:%d/", db,
+	cli_redact(db, shown, sizeof shown);
+	log_msg(LOG_INFO, "rapport serving %s on http://%s%s%s:%d/", shown,
 		strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", cfg.port);
 	sigwait(&set, &sig);
 	log_msg(LOG_INFO, "%s: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1121,6 +1121,8 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 	const char *sort = default_sort ? default_sort : ent->default_sort;
 	const char *cursor_text = NULL, *qtext = NULL, *tag = NULL, *sortcol, *idexpr;
 	char *fq = NULL;
+	const struct field *sortfield;
+	int nullable;
 	int64_t limit = LIMIT_LIST_DEFAULT;
 	int desc, rc, n = 0;
 
@@ -1186,6 +1188,13 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 			ent->collection);
 		goto out;
 	}
+	/*
+	 * NULLs sort first ascending and last descending on both backends. A
+	 * column that cannot be NULL gets no NULLS clause, which would keep
+	 * PostgreSQL from walking an index for the order.
+	 */
+	sortfield = entity_field(ent, sortcol);
+	nullable = sortfield && !sortfield->required;
 	if (tag) {
 		buf_puts(&q.sql, " AND ");
 		store_sql_has_tag(s, &q.sql, "t.tags");
@@ -1217,9 +1226,12 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 					   sortcol, sortcol);
 			bind_add_int(&q, lastid);
 		} else {
-			if (desc)	/* NULLs come last descending: still to come */
+			if (desc && nullable)	/* NULLs come last descending: still to come */
 				buf_printf(&q.sql, " AND (t.%s < ? OR (t.%s = ? AND t.id < ?) OR t.%s IS NULL)",
 					   sortcol, sortcol, sortcol);
+			else if (desc)
+				buf_printf(&q.sql, " AND (t.%s < ? OR (t.%s = ? AND t.id < ?))",
+					   sortcol, sortcol);
 			else
 				buf_printf(&q.sql, " AND (t.%s > ? OR (t.%s = ? AND t.id > ?))",
 					   sortcol, sortcol);
@@ -1231,8 +1243,9 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 	if (!strcmp(sortcol, "id"))
 		buf_printf(&q.sql, " ORDER BY %s %s", idexpr, desc ? "DESC" : "ASC");
 	else
-		buf_printf(&q.sql, " ORDER BY t.%s %s, t.id %s", sortcol,
-			   desc ? "DESC NULLS LAST" : "ASC NULLS FIRST", desc ? "DESC" : "ASC");
+		buf_printf(&q.sql, " ORDER BY t.%s %s%s, t.id %s", sortcol, desc ? "DESC" : "ASC",
+			   !nullable ? "" : desc ? " NULLS LAST" : " NULLS FIRST",
+			   desc ? "DESC" : "ASC");
 	buf_puts(&q.sql, " LIMIT ?");
 	bind_add_int(&q, limit + 1);
 

@@ -298,7 +298,9 @@ int time_parse_rfc3339(const char *s, char out[TIME_BUF])
 	t = timegm(&tm) - (time_t)sign * (oh * 3600 + om * 60);
 	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
 		return -1;
-	strftime(out, TIME_BUF, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* not strftime: its %Y does not pad years before 1000 to four digits */
+	snprintf(out, TIME_BUF, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return 0;
 }
 

@@ -68,6 +68,8 @@ struct store_stmt {
 
 /* path is the part of the URL after "sqlite:" (or the bare path). */
 int sqlite_store_open(const char *path, struct store **out, char *why, size_t whylen);
+/* url is the whole postgres://, postgresql:// or "postgres:" URL. */
+int postgres_store_open(const char *url, struct store **out, char *why, size_t whylen);
 
 /* store_migrate over another table than the embedded one (tests use it to
  * apply a migration that fails). list ends with an all-zero entry. */

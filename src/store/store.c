@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/util.h"
 #include "store/backend.h"
@@ -19,10 +20,12 @@ int store_open(const char *url, struct store **out, char *why, size_t whylen)
 		snprintf(why, whylen, "no database given");
 		return -1;
 	}
-	if (starts_with_ci(url, "postgres://") || starts_with_ci(url, "postgresql://")) {
-		snprintf(why, whylen, "postgres backend not built yet");
-		return -1;
-	}
+	/* "postgres:" alone (or with only ?options) leaves everything to the
+	 * PG* environment variables. */
+	if (starts_with_ci(url, "postgres://") || starts_with_ci(url, "postgresql://") ||
+	    strcasecmp(url, "postgres:") == 0 || strcasecmp(url, "postgresql:") == 0 ||
+	    starts_with_ci(url, "postgres:?") || starts_with_ci(url, "postgresql:?"))
+		return postgres_store_open(url, out, why, whylen);
 	/* "sqlite:///abs/path" and "sqlite:path" both name a file. */
 	if (starts_with_ci(url, "sqlite://"))
 		return sqlite_store_open(url + 9, out, why, whylen);
@@ -30,7 +33,8 @@ int store_open(const char *url, struct store **out, char *why, size_t whylen)
 		return sqlite_store_open(url + 7, out, why, whylen);
 	scheme_end = strstr(url, "://");
 	if (scheme_end) {
-		snprintf(why, whylen, "unknown store URL scheme '%.*s' (use sqlite:PATH)",
+		snprintf(why, whylen, "unknown store URL scheme '%.*s' (use sqlite:PATH or "
+			 "postgres://USER@HOST/DB)",
 			 (int)(scheme_end - url) > 32 ? 32 : (int)(scheme_end - url), url);
 		return -1;
 	}

@@ -35,8 +35,10 @@ enum store_rc {
 };
 
 /*
- * Opens the store named by url: "sqlite:PATH" or a bare PATH (SQLite). Does
- * not migrate. On failure returns -1 and writes the reason into why.
+ * Opens the store named by url: "sqlite:PATH" or a bare PATH (SQLite), or
+ * "postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?pool=N]" ("postgresql://" too;
+ * "postgres:" alone takes the PG* environment variables). Does not migrate.
+ * On failure returns -1 and writes the reason into why.
  */
 int store_open(const char *url, struct store **out, char *why, size_t whylen);
 /* Applies pending migrations in order; *applied counts them. 0 or -1 + why. */

@@ -5,15 +5,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-	ADMIN_EMAIL, ADMIN_PASSWORD, API, COLLECTIONS, EX_NOINPUT, EX_USAGE, Server, bodies,
-	initStore, lines, removeDir, runCli, startServer, tempDir,
+	ADMIN_EMAIL, ADMIN_PASSWORD, API, COLLECTIONS, EX_NOINPUT, EX_USAGE, NEEDS_PG, bodies,
+	databaseExists, freshServer, initStore, lines, runCli, startServer,
 } from './harness.mjs';
 
-/* A server, not started yet, on a new store path in a temp dir of its own. */
-function freshStore() {
-	const dir = tempDir();
-	return new Server({ dir, db: path.join(dir, 'rapport.db') });
-}
+/* A server, not started yet, on a new store (a path in a temp dir, or an empty database). */
+const freshStore = freshServer;
 
 describe('help and version', () => {
 	test('--help exits 0 and describes the subcommands', async () => {
@@ -32,14 +29,15 @@ describe('help and version', () => {
 });
 
 describe('wrong arguments and unusable stores', () => {
+	let store;
 	let dir;
 	let db;
 	before(async () => {
-		dir = tempDir();
-		db = path.join(dir, 'rapport.db');
+		store = await freshStore();
+		({ dir, db } = store);
 		await initStore(db);
 	});
-	after(() => removeDir(dir));
+	after(async () => { await store?.kill(); });
 
 	/* [arguments (DB: the store), text that the one stderr line must contain] */
 	const usage = [
@@ -64,7 +62,10 @@ describe('wrong arguments and unusable stores', () => {
 		});
 	}
 
-	/* DB: a path in a directory that does not exist; GARBAGE: a file that is no store. */
+	/*
+	 * DB: a path in a directory that does not exist; GARBAGE: a file that is
+	 * no store. (SQLite files, whichever backend the other tests use.)
+	 */
 	const unusable = [
 		['init', '--db', 'DB', '--admin', ADMIN_EMAIL],
 		['serve', '--db', 'DB', '--listen', '127.0.0.1:1'],
@@ -81,6 +82,32 @@ describe('wrong arguments and unusable stores', () => {
 			assert.equal(r.code, EX_NOINPUT, `exit code; stderr: ${r.stderr}`);
 			assert.ok(r.stderr.trim().length > 0, 'a reason on stderr');
 			assert.ok(!fs.existsSync(path.dirname(missing)), 'no directory was created');
+		});
+	}
+
+	/*
+	 * The same on PostgreSQL: NODB, a database that does not exist in the
+	 * running cluster; NOSERVER, a port where no server listens.
+	 */
+	const unreachable = [
+		['init', '--db', 'NODB', '--admin', ADMIN_EMAIL],
+		['serve', '--db', 'NODB', '--listen', '127.0.0.1:1'],
+		['serve', '--db', 'NOSERVER', '--listen', '127.0.0.1:1'],
+		['token', 'create', '--db', 'NODB', '--user', ADMIN_EMAIL],
+	];
+	for (const template of unreachable) {
+		test(`rapport ${template.join(' ')}: exit 66 with the reason on stderr`, {
+			skip: NEEDS_PG, timeout: 30_000,
+		}, async () => {
+			const nodb = new URL(db);
+			nodb.pathname = '/rapport_no_such_database';
+			const noserver = new URL(db);
+			noserver.port = '1';
+			const args = template.map((a) => ({ NODB: nodb.href, NOSERVER: noserver.href })[a] ?? a);
+			const r = await runCli(args, { env: { RAPPORT_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+			assert.equal(r.code, EX_NOINPUT, `exit code; stderr: ${r.stderr}`);
+			assert.ok(r.stderr.trim().length > 0, 'a reason on stderr');
+			assert.equal(await databaseExists(nodb.href), false, 'no database was created');
 		});
 	}
 });

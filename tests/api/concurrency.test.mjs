@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-	API, bodies, parallel, startServer,
+	API, bodies, expectError, parallel, startServer,
 } from './harness.mjs';
 
 const ORGS = `${API}/organizations`;
@@ -78,4 +78,52 @@ test('8 clients x 25 read-modify-write increments with If-Match: no update is lo
 	assert.equal(successes, CLIENTS * EACH);
 	assert.equal(final.notes, String(successes), 'the counter equals the number of successful PATCHes');
 	assert.equal(final.version, 1 + successes);
+});
+
+/*
+ * Races between records: checks that hold for each write alone must hold
+ * when two writes that together would break them run at once.
+ */
+test('two PATCHes at once that together would close a cycle of business units: never both', async () => {
+	const both = [];
+	for (let round = 0; round < 20; round++) {
+		const x = await srv.create('organizations', bodies.organization({ kind: 'business_unit' }));
+		const y = await srv.create('organizations', bodies.organization({ kind: 'business_unit' }));
+		const results = await Promise.all([
+			srv.patch(`${ORGS}/${x.id}`, { parent_id: y.id }, { ifMatch: 1 }),
+			srv.patch(`${ORGS}/${y.id}`, { parent_id: x.id }, { ifMatch: 1 }),
+		]);
+		for (const res of results.filter((r) => r.status !== 200)) {
+			assert.ok(res.status >= 400 && res.status < 500, `round ${round}: ${res.status} ${res.text}`);
+			assert.ok(Object.hasOwn(res.json?.error?.fields ?? {}, 'parent_id'), `fields names parent_id: ${res.text}`);
+		}
+		if (results.every((r) => r.status === 200)) both.push(`${x.id} <-> ${y.id}`);
+	}
+	assert.deepEqual(both, [], 'cycles made by two PATCHes that each succeeded');
+});
+
+test('a DELETE at once with a POST that refers to the record: 204 and 422, or 409 and 201; never a dangling reference', async () => {
+	const person = await srv.create('people', bodies.person());
+	const referrers = {
+		affiliation: [(org) => srv.post(`${API}/affiliations`, bodies.affiliation(person.id, org.id)), 'organization_id'],
+		interaction: [(org) => srv.post(`${API}/interactions`, bodies.interaction({ organization_id: org.id })), 'organization_id'],
+		'business unit': [(org) => srv.post(ORGS, bodies.organization({ kind: 'business_unit', parent_id: org.id })), 'parent_id'],
+	};
+	const wrong = [];
+	for (const [what, [refer, field]] of Object.entries(referrers)) {
+		for (let round = 0; round < 10; round++) {
+			const org = await srv.create('organizations', bodies.organization({ kind: 'business_unit' }));
+			const [del, post] = await Promise.all([srv.del(`${ORGS}/${org.id}`, { ifMatch: 1 }), refer(org)]);
+			const pair = `${del.status}/${post.status}`;
+			if (pair === '204/422') {
+				expectError(post, 422, 'invalid_reference', [field]);
+			} else if (pair === '409/201') {
+				expectError(del, 409, 'conflict');
+				assert.equal((await srv.get(`${ORGS}/${org.id}`)).status, 200, 'the referred record is still there');
+			} else {
+				wrong.push(`${what}, round ${round}: DELETE ${del.status}, POST ${post.status} ${post.text.slice(0, 200)}`);
+			}
+		}
+	}
+	assert.deepEqual(wrong, [], 'only 204 + 422 invalid_reference or 409 conflict + 201');
 });

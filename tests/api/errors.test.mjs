@@ -334,6 +334,19 @@ describe('just inside the limits', () => {
 		});
 	}
 
+	/* API.md sets no range for times: those accepted must come back in its form, four-digit year included. */
+	test('times at the ends of the four-digit years are refused, or returned in the documented form', async () => {
+		for (const given of ['0001-01-01T00:00:00Z', '0999-12-31T23:59:59Z', '9999-12-31T23:59:59Z', '0001-01-01T00:30:00+01:00']) {
+			const res = await srv.post(`${API}/interactions`, bodies.interaction({ occurred_at: given }));
+			if (res.status !== 201) {
+				expectError(res, 400, 'validation_failed', ['occurred_at']);
+				continue;
+			}
+			assert.match(res.json.occurred_at, RFC3339_UTC, `${given} came back as ${res.json.occurred_at}`);
+			assert.equal((await srv.read('interactions', res.json.id)).occurred_at, res.json.occurred_at);
+		}
+	});
+
 	test('the server is still healthy after all of the above', async () => {
 		const res = await srv.get('/healthz', { token: null });
 		assert.equal(res.status, 200);

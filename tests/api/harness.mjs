@@ -16,9 +16,20 @@
  * Run from the repository root:
  *	node --test --test-reporter=tap tests/api/
  *	RAPPORT_BIN=build/asan/rapport node --test tests/api/
+ *
+ * Two backends. By default each store is a SQLite file in the server's temp
+ * dir. With RAPPORT_TEST_PG_DIR set to the folder of a running cluster
+ * (`sh scripts/pg.sh start DIR`, as scripts/test.sh does), each store is a
+ * fresh database of that cluster instead (`pg.sh createdb DIR NAME`), passed
+ * to init, serve and token create as `--db postgres://...`, and dropped when
+ * the server is stopped. The tests and their assertions are the same on
+ * both (the CLI tests of unusable SQLite files pass their own file paths, so
+ * they run in both modes); those about several processes, database faults
+ * and unreachable PostgreSQL URLs need PostgreSQL and skip without it.
+ *	d=$(mktemp -d) && sh scripts/pg.sh start $d && RAPPORT_TEST_PG_DIR=$d node --test tests/api/; sh scripts/pg.sh stop $d
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -44,21 +55,45 @@ const STOP_MS = 10_000;
 export const EX_USAGE = 64;
 export const EX_NOINPUT = 66;
 
+/* The PostgreSQL cluster that stores live in, or null for SQLite files. */
+export const PG_DIR = process.env.RAPPORT_TEST_PG_DIR ? path.resolve(process.env.RAPPORT_TEST_PG_DIR) : null;
+export const BACKEND = PG_DIR ? 'postgres' : 'sqlite';
+/* For {skip}: false on PostgreSQL, else why a test cannot run. */
+export const NEEDS_PG = PG_DIR ? false
+	: 'needs PostgreSQL: set RAPPORT_TEST_PG_DIR to a `sh scripts/pg.sh start DIR` folder (make test does)';
+const PG_SH = path.join(REPO_ROOT, 'scripts', 'pg.sh');
+const PG_MS = 60_000;
+
 /* Children still running when the runner exits are killed, so a failing test
  * never leaves a server behind. */
 const live = new Set();
+/* So are the clusters of startCluster() (dir -> thaw), stopped and removed, and the databases of createDatabase() dropped. */
+const liveClusters = new Map();
+const liveDatabases = new Set();
 process.on('exit', () => {
 	for (const child of live) {
 		try { child.kill('SIGKILL'); } catch { /* already gone */ }
 	}
+	for (const thaw of liveClusters.values()) thaw();
+	for (const url of liveDatabases)
+		spawnSync('psql', psqlArgs(url, dropSql(url)), { stdio: 'ignore', timeout: 30_000 });
+	for (const dir of liveClusters.keys())
+		spawnSync('sh', [PG_SH, 'stop', dir], { stdio: 'ignore', timeout: 60_000 });
 });
+/* An interrupted file exits, so that the above runs. */
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]])
+	process.on(sig, () => process.exit(code));
 
 /* No test file may run for ever, whatever the server does. */
-const FILE_TIMEOUT_MS = 120_000;
-setTimeout(() => {
-	console.error(`# ${process.argv[1]}: still running after ${FILE_TIMEOUT_MS} ms, giving up`);
-	process.exit(1);
-}, FILE_TIMEOUT_MS).unref();
+let fileTimer;
+export function fileTimeout(ms) {
+	clearTimeout(fileTimer);
+	fileTimer = setTimeout(() => {
+		console.error(`# ${process.argv[1]}: still running after ${ms} ms, giving up`);
+		process.exit(1);
+	}, ms).unref();
+}
+fileTimeout(120_000);
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,9 +124,14 @@ function childEnv(env) {
  * removed from the environment. Resolves {code, signal, stdout, stderr};
  * rejects if the binary cannot be started or runs longer than timeoutMs.
  */
-export function runCli(args, { env = {}, timeoutMs = CLI_MS } = {}) {
+export function runCli(args, opts) {
+	return run(BIN, args, opts);
+}
+
+/* The same for any program. */
+export function run(bin, args, { env = {}, timeoutMs = CLI_MS } = {}) {
 	return new Promise((resolve, reject) => {
-		const child = spawn(BIN, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(bin, args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 		live.add(child);
 		let stdout = '';
 		let stderr = '';
@@ -102,13 +142,13 @@ export function runCli(args, { env = {}, timeoutMs = CLI_MS } = {}) {
 		child.on('error', (err) => {
 			clearTimeout(timer);
 			live.delete(child);
-			reject(new Error(`cannot run ${BIN}: ${err.message}`));
+			reject(new Error(`cannot run ${bin}: ${err.message}`));
 		});
 		child.on('close', (code, signal) => {
 			clearTimeout(timer);
 			live.delete(child);
 			if (timedOut)
-				reject(new Error(`rapport ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr:\n${stderr}`));
+				reject(new Error(`${path.basename(bin)} ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr:\n${stderr}`));
 			else
 				resolve({ code, signal, stdout, stderr });
 		});
@@ -122,6 +162,111 @@ export async function initStore(db, { admin = ADMIN_EMAIL, password = ADMIN_PASS
 	const r = await runCli(args, { env: { RAPPORT_ADMIN_PASSWORD: password } });
 	assert.equal(r.code, 0, `rapport ${args.join(' ')} exited ${r.code}; stderr:\n${r.stderr}`);
 	return r;
+}
+
+/*
+ * PostgreSQL, through scripts/pg.sh. Each helper rejects with pg.sh's
+ * reason when it fails.
+ */
+export async function pgScript(args, { timeoutMs = PG_MS } = {}) {
+	const r = await run('sh', [PG_SH, ...args], { timeoutMs });
+	if (r.code !== 0)
+		throw new Error(`sh scripts/pg.sh ${args.join(' ')} exited ${r.code}: ${(r.stderr + r.stdout).trim()}`);
+	const out = lines(r.stdout).filter((l) => l.trim() !== '');
+	return out.length ? out[out.length - 1].trim() : '';
+}
+
+export function isPgUrl(db) {
+	return /^postgres(ql)?:\/\//i.test(db);
+}
+
+let dbSeq = 0;
+/* A new, empty database in the cluster at dir; resolves its URL. */
+export async function createDatabase(dir = PG_DIR) {
+	const name = `rapport_${process.pid}_${Date.now() % 1e8}_${++dbSeq}`;
+	const url = await pgScript(['createdb', dir, name]);
+	assert.ok(isPgUrl(url), `pg.sh createdb should print a postgres:// URL, printed ${JSON.stringify(url)}`);
+	liveDatabases.add(url);
+	return url;
+}
+
+function psqlArgs(url, sql) {
+	const u = new URL(url);
+	u.pathname = '/postgres';
+	return ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', u.href, '-c', sql];
+}
+
+/* Runs one SQL command with psql in the cluster's postgres database; resolves its output. */
+async function psql(url, sql) {
+	const r = await run('psql', psqlArgs(url, sql), { timeoutMs: PG_MS });
+	if (r.code !== 0) throw new Error(`psql ${sql}: ${r.stderr.trim()}`);
+	return r.stdout.trim();
+}
+
+const dbName = (url) => decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+const quoteIdent = (name) => `"${name.replace(/"/g, '""')}"`;
+const quoteLiteral = (text) => `'${text.replace(/'/g, "''")}'`;
+const dropSql = (url) => `DROP DATABASE IF EXISTS ${quoteIdent(dbName(url))} WITH (FORCE)`;
+
+/* DROP DATABASE, even if something is still connected to it. */
+export async function dropDatabase(url) {
+	await psql(url, dropSql(url));
+	liveDatabases.delete(url);
+}
+
+/* Whether the database that url names exists (asked through its cluster). */
+export async function databaseExists(url) {
+	return (await psql(url, `SELECT count(*) FROM pg_database WHERE datname = ${quoteLiteral(dbName(url))}`)) === '1';
+}
+
+/*
+ * A PostgreSQL cluster of its own, in a new temporary folder, for a test
+ * that stops and starts it (the shared one at PG_DIR must stay up).
+ */
+export async function startCluster() {
+	const dir = path.join(os.tmpdir(), `rapport-pg-${process.pid}-${Date.now() % 1e8}`);
+	let cluster;
+	liveClusters.set(dir, () => cluster?.thaw());
+	let url;
+	try {
+		url = await pgScript(['start', dir]);
+		assert.ok(isPgUrl(url), `pg.sh start should print a postgres:// URL, printed ${JSON.stringify(url)}`);
+	} catch (err) {
+		await pgScript(['stop', dir]).catch(() => {});
+		liveClusters.delete(dir);
+		throw err;
+	}
+	/* The postmaster and its children, which this cluster started. */
+	const pids = async () => {
+		const postmaster = fs.readFileSync(path.join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0].trim();
+		const kids = await run('ps', ['-o', 'pid=', '--ppid', postmaster]);
+		return [postmaster, ...kids.stdout.split(/\s+/).filter(Boolean)].map(Number);
+	};
+	let frozen = [];
+	cluster = {
+		dir,
+		url,
+		createdb: () => createDatabase(dir),
+		halt: () => pgScript(['halt', dir]),
+		resume: () => pgScript(['resume', dir]),
+		/* SIGSTOP: the server is there but answers nothing, as behind a dead network. */
+		async freeze() {
+			frozen = await pids();
+			for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+		},
+		thaw() {
+			for (const pid of frozen) {
+				try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+			}
+			frozen = [];
+		},
+		async stop() {
+			this.thaw();
+			await pgScript(['stop', dir]);
+			liveClusters.delete(dir);
+		},
+	};
+	return cluster;
 }
 
 export function freePort() {
@@ -144,11 +289,17 @@ function parseBody(text) {
 	}
 }
 
-/* A running `rapport serve` on a store in a temporary directory. */
+/*
+ * A running `rapport serve` on a store: a SQLite file in a temporary
+ * directory, or a PostgreSQL database (then dir is a temporary directory
+ * for anything else). ownsDb: dropping the PostgreSQL database is this
+ * server's job (not that of a second server on the same database).
+ */
 export class Server {
-	constructor({ dir, db }) {
+	constructor({ dir, db, ownsDb = isPgUrl(db) }) {
 		this.dir = dir;
 		this.db = db;
+		this.ownsDb = ownsDb;
 		this.port = 0;
 		this.child = null;
 		this.stderr = '';
@@ -165,8 +316,24 @@ export class Server {
 		return `http://127.0.0.1:${this.port}`;
 	}
 
-	/* Spawns serve on a fresh port and waits for GET /healthz to answer 200. */
+	/*
+	 * Spawns serve on a fresh port and waits for GET /healthz to answer 200.
+	 * If another process took the port between freePort() and serve's bind
+	 * (test files may run side by side), tries another port.
+	 */
 	async start() {
+		for (let attempt = 1; ; attempt++) {
+			const from = this.stderr.length;
+			try {
+				return await this.startOnce();
+			} catch (err) {
+				const said = this.stderr.slice(from);
+				if (attempt >= 3 || !this.exit || !/cannot listen on|address already in use/i.test(said)) throw err;
+			}
+		}
+	}
+
+	async startOnce() {
 		this.port = await freePort();
 		this.exit = null;
 		this.stopping = false;
@@ -219,7 +386,8 @@ export class Server {
 
 	/*
 	 * SIGTERM, assert a clean exit (code 0) and that the server never died on
-	 * its own meanwhile; remove the temp dir unless keepDir.
+	 * its own meanwhile; remove the store (the temp dir and the PostgreSQL
+	 * database) unless keepDir.
 	 */
 	async stop({ keepDir = false, sig = 'SIGTERM' } = {}) {
 		if (this.exit && !this.stopping) this.noteCrash();
@@ -227,7 +395,7 @@ export class Server {
 		try {
 			status = await this.signal(sig);
 		} finally {
-			if (!keepDir) removeDir(this.dir);
+			if (!keepDir) await this.removeStore();
 		}
 		assert.equal(this.crashes.length, 0, `rapport serve died on its own during the tests: ${JSON.stringify(this.crashes)}`);
 		assert.deepEqual(status, { code: 0, signal: null },
@@ -265,7 +433,20 @@ export class Server {
 			this.child.kill('SIGKILL');
 			await this.exited;
 		}
+		try {
+			await this.removeStore();
+		} catch (err) {
+			console.error(`# ${err.message}`);
+		}
+	}
+
+	/* Removes the temp dir and, if this server made it, the database. */
+	async removeStore() {
 		removeDir(this.dir);
+		if (this.ownsDb && !this.dropped) {
+			this.dropped = true;
+			await dropDatabase(this.db);
+		}
 	}
 
 	/*
@@ -453,12 +634,44 @@ export function assertListShape(body) {
 }
 
 /*
- * init + serve + admin login, in a new temporary directory. Cleans up
+ * A server, not started, on a new store that does not exist yet (SQLite: a
+ * path in a new temp dir) or is an empty database (PostgreSQL).
+ */
+export async function freshServer() {
+	const dir = tempDir();
+	if (!PG_DIR) return new Server({ dir, db: path.join(dir, 'rapport.db') });
+	try {
+		return new Server({ dir, db: await createDatabase() });
+	} catch (err) {
+		removeDir(dir);
+		throw err;
+	}
+}
+
+/*
+ * A second `rapport serve` on the store of a running one, as another
+ * process would be behind a load balancer: no init, the same admin session.
+ * Stopping it leaves the store alone.
+ */
+export async function startPeer(srv) {
+	const peer = new Server({ dir: tempDir(), db: srv.db, ownsDb: false });
+	try {
+		await peer.start();
+	} catch (err) {
+		await peer.kill();
+		throw err;
+	}
+	peer.token = srv.token;
+	peer.user = srv.user;
+	return peer;
+}
+
+/*
+ * init + serve + admin login, on a new store (freshServer). Cleans up
  * after itself if any step fails.
  */
 export async function startServer({ demo = false } = {}) {
-	const dir = tempDir();
-	const srv = new Server({ dir, db: path.join(dir, 'rapport.db') });
+	const srv = await freshServer();
 	try {
 		await initStore(srv.db, { demo });
 		await srv.start();

@@ -230,6 +230,45 @@ describe('q (full text)', () => {
 		assertEachOnce(items, orgs.filter((o) => o.name === 'Zyxwvut Logistics'), 'q & kind');
 	});
 
+	test('q ignores case and diacritics, beyond ASCII too', async () => {
+		const asa = await srv.create('people', bodies.person({ given_name: 'Åsa', family_name: 'Ångströmer' }));
+		const emilie = await srv.create('people', bodies.person({ given_name: 'Émilie', family_name: 'Østergaard' }));
+		const zoe = await srv.create('people', bodies.person({ given_name: 'Zoë', family_name: 'ÇELIK' }));
+		const meeting = await srv.create('interactions', bodies.interaction({
+			subject: 'Möte om KÖKSRENOVERING', body: 'Crème brûlée efteråt.',
+		}));
+		const cases = [
+			['people', 'ångströmer', [asa]],
+			['people', 'ÅNGSTRÖMER', [asa]],
+			['people', 'angstromer', [asa]],
+			['people', 'angstr', [asa]],		/* a prefix, without the ring */
+			['people', 'ÅNGSTR', [asa]],
+			['people', 'åsa angstr', [asa]],
+			['people', 'emilie', [emilie]],
+			['people', 'østergaard', [emilie]],	/* ø is a letter of its own: case only */
+			['people', 'ØSTERGAARD', [emilie]],
+			['people', 'celik', [zoe]],
+			['people', 'çelik', [zoe]],
+			['people', 'zoe', [zoe]],
+			['people', 'ZOË', [zoe]],
+			['interactions', 'möte', [meeting]],
+			['interactions', 'MÖTE', [meeting]],
+			['interactions', 'mote', [meeting]],
+			['interactions', 'koksrenovering', [meeting]],
+			['interactions', 'köksrenovering', [meeting]],
+			['interactions', 'brulee', [meeting]],
+			['interactions', 'BRÛLÉE', [meeting]],
+			['interactions', 'creme', [meeting]],
+		];
+		const wrong = [];
+		for (const [collection, q, expected] of cases) {
+			const got = idsOf(await srv.listAll(collection, { q }));
+			if (JSON.stringify(got) !== JSON.stringify(sortedIds(expected))) wrong.push(`${collection}?q=${q}: ${JSON.stringify(got)}`);
+		}
+		assert.deepEqual(wrong, [], `searches that found the wrong records (expected ${asa.id} Åsa, ` +
+			`${emilie.id} Émilie, ${zoe.id} Zoë, ${meeting.id} the meeting)`);
+	});
+
 	test('q on a collection without full text: 400 invalid_parameter', async () => {
 		for (const c of ['affiliations', 'custom-fields'])
 			expectError(await srv.get(withQuery(`${API}/${c}`, { q: 'x' })), 400, 'invalid_parameter');
@@ -343,4 +382,30 @@ describe('organization timeline', () => {
 		expectError(await srv.get(withQuery(`${ORGS}/${org}/timeline`, { limit: '0' })), 400, 'invalid_parameter');
 		expectError(await srv.get(withQuery(`${ORGS}/${org}/timeline`, { cursor: 'garbage' })), 400, 'invalid_cursor');
 	});
+});
+
+/* Last: it adds organizations that the tests above do not expect. */
+describe('sorting on a field that may be empty', () => {
+	let marked;
+
+	before(async () => {
+		const tiers = ['key', null, 'strategic', null, 'standard', 'occasional', null, 'key', null];
+		marked = await createAll('organizations', tiers.map((tier, i) => ({
+			name: `Sparse ${i}`, kind: 'partner', tags: ['sparse'], ...(tier ? { tier } : {}), ...(i % 3 ? { country: 'FI' } : {}),
+		})));
+	});
+
+	for (const field of ['tier', 'country']) {
+		test(`sort=${field} and -${field}, paged: each record once, empty values together, one the reverse of the other`, async () => {
+			const whole = (await srv.page(ORGS, { tag: 'sparse', sort: field, limit: 200 })).items;
+			const asc = (await srv.pageAll(ORGS, { tag: 'sparse', sort: field, limit: 2 })).items;
+			const desc = (await srv.pageAll(ORGS, { tag: 'sparse', sort: `-${field}`, limit: 2 })).items;
+			assertEachOnce(asc, marked, `sort=${field}`);
+			assert.deepEqual(idsOf(asc), idsOf(whole), 'paging does not change the order');
+			assert.deepEqual(idsOf(desc), idsOf(asc).reverse(), `-${field} is the reverse of ${field}`);
+			const empty = asc.map((o) => o[field] == null);
+			assert.ok(empty[0] || empty[empty.length - 1], 'empty values at one end');
+			runsOf(asc, field);
+		});
+	}
 });

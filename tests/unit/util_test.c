@@ -59,6 +59,9 @@ static void test_time(void **state)
 	assert_string_equal(out, "2026-01-31T07:30:00Z");
 	assert_int_equal(time_parse_rfc3339("2026-01-01T01:00:00-03:30", out), 0);
 	assert_string_equal(out, "2026-01-01T04:30:00Z");
+	assert_int_equal(time_parse_rfc3339("0001-01-01T00:30:00+00:00", out), 0);
+	assert_string_equal(out, "0001-01-01T00:30:00Z");
+	assert_int_equal(time_parse_rfc3339("0001-01-01T00:30:00+01:00", out), -1);
 	assert_int_equal(time_parse_rfc3339("2026-02-29T00:00:00Z", out), -1);
 	assert_int_equal(time_parse_rfc3339("2024-02-29T00:00:00Z", out), 0);
 	assert_int_equal(time_parse_rfc3339("2026-01-31 09:30:00", out), -1);

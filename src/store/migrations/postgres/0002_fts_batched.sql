@@ -1,0 +1,5 @@
+-- rapport schema 2 for PostgreSQL: nothing to do. In SQLite this number moved
+-- the full-text index updates from per-row triggers to once per write batch;
+-- here the generated `search` columns of schema 1 and their GIN indexes
+-- (whose pending list already batches insertions) need no such help. The file
+-- exists so that both engines share their migration numbers.

@@ -1,0 +1,2037 @@
+/*
+ * The PostgreSQL engine behind store.h (libpq).
+ *
+ * URL. postgres://USER[:PASSWORD]@HOST[:PORT]/DB (or postgresql://...) goes
+ * to libpq as it is, less our own query options: pool=N (connections, 8 by
+ * default) and writers=N (writer threads). "postgres:" alone means libpq's
+ * defaults and the PG* environment variables. connect_timeout=3 and TCP
+ * keepalives are added unless given, so that a server that is away costs
+ * seconds, not minutes.
+ *
+ * Connections. One pool per store, shared by reads and writes, at most
+ * pool=N connections, opened on demand. store_acquire takes an idle one (the
+ * most recently used, whose caches are warm), opens a new one while the pool
+ * has room, or waits at most PG_ACQUIRE_WAIT_MS and then gives NULL, which the
+ * API answers with 503. Nested calls on one thread get the same connection
+ * back (a pthread key per store holds it, and gives it back if the thread
+ * exits holding it). The pool lock is never held across network I/O.
+ *
+ * A connection is checked as it leaves the pool: a socket that turned
+ * readable while idle means the server has said goodbye (PostgreSQL sends a
+ * FATAL message before a shutdown closes its sessions) or closed it, so the
+ * connection is dropped and a fresh one made. A query that finds the
+ * connection lost fails with STORE_UNAVAILABLE and the connection is closed
+ * when it is given back. So after the server comes back, the same process
+ * serves again without a restart. A server that stops answering without
+ * closing anything (a frozen process, a dead host) is caught by the waits
+ * for results, which check the server after a few silent seconds
+ * (await_result), and sending never blocks: nothing waits on it for more
+ * than about PG_PROBE_MS plus PG_PROBE_CONNECT_S.
+ *
+ * Every pooled session runs with default_transaction_read_only on: reads
+ * run in autocommit and, as with SQLite's query_only readers, a write
+ * slipped onto a read connection fails instead of committing behind the
+ * writer's back (the writers begin READ WRITE).
+ *
+ * Statements. '?' becomes $1..$n (literals, quoted names and comments are
+ * skipped), and the text is prepared once per connection under a generated
+ * name: a 256-bucket hash over at most LIMIT_STMT_CACHE entries with an LRU
+ * list. Evicted (and uncached) statements are DEALLOCATEd in one round trip
+ * when the connection goes back to the pool. Parameters and results are
+ * text; a step executes the statement on its first call and then walks the
+ * rows of the result. A statement whose cached twin is already lent (a
+ * nested query) is prepared again under a name of its own.
+ *
+ * Writes. Jobs are queued (FIFO, ceiling PG_QUEUE_MAX) and writers=N (1 by
+ * default) writer threads take up to PG_BATCH_MAX of them at a time, each on
+ * a pooled connection for the length of its batch. A batch of one job runs
+ * as a plain transaction; a larger one runs each job inside SAVEPOINT
+ * rapport_job (released on STORE_OK, rolled back to otherwise), and one
+ * COMMIT, durable with synchronous_commit on, covers them all before any of
+ * them learns its result. Savepoint control rides in the same round trip as
+ * the next job's savepoint or the COMMIT, so a job costs one round trip
+ * besides its own statements. The batch ceiling is 64 because a transaction
+ * with more subtransactions than that overflows PostgreSQL's per-backend
+ * subtransaction cache and slows every other session's visibility checks.
+ *
+ * Write transactions are serialised per database, across threads and
+ * processes, by an advisory lock taken as each one begins (in the BEGIN's
+ * round trip) and let go when it ends: the one-writer-at-a-time model of
+ * SQLite's write lock. The layers above check rules that span records by
+ * reading, then writing (no cycle of business units, no reference to a
+ * record being deleted); under READ COMMITTED two such jobs side by side
+ * would each pass their check and together break the rule. Serialised, each
+ * job sees every write committed before it, on both engines alike. Reads
+ * never wait for the lock; a slow job holds up the writes behind it, as on
+ * SQLite, but no read.
+ *
+ * Jobs and done callbacks run on a writer thread: store_write from there is
+ * refused (it would wait for itself); a job cannot BEGIN, COMMIT, ROLLBACK or
+ * touch the job savepoint (store_prepare and store_exec refuse such SQL
+ * while a job runs). If the connection is lost in the middle of a batch, the
+ * jobs run so far in its transaction lost their work and get
+ * STORE_UNAVAILABLE; the rest of the batch goes on over a new connection.
+ * Sessions carry statement_timeout and lock_timeout, so no job waits forever
+ * (for the write lock either: after lock_timeout its batch fails, STORE_BUSY).
+ *
+ * Migrations run on a connection of their own, under a session advisory
+ * lock so that two processes starting together do not both migrate, each
+ * migration in its own transaction and recorded in schema_migrations.
+ */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "store/backend.h"
+
+#define PG_POOL_DEFAULT		8
+#define PG_POOL_MAX		256
+/* Writer threads unless writers=N says otherwise. Writes are serialised
+ * (see above), so more writers only split the queue into smaller batches that
+ * wait for each other's lock: on two cores one writer took ~20-30% more
+ * POSTs/s than two. */
+#define PG_WRITERS_DEFAULT	1
+#define PG_WRITERS_MAX		16
+#define PG_ACQUIRE_WAIT_MS	5000		/* for a free connection; then 503 */
+#define PG_PROBE_MS		3000		/* silence before await_result() checks the server */
+#define PG_PROBE_CONNECT_S	"2"		/* and how long the check may take */
+#define PG_SESSION_SETUP	"SET statement_timeout = '30s'; SET lock_timeout = '10s'; " \
+				"SET synchronous_commit = on; SET client_encoding = 'UTF8'; " \
+				"SET default_transaction_isolation = 'read committed'"
+#define PG_BATCH_MAX		64		/* jobs per transaction: see above */
+#define PG_QUEUE_MAX		65536		/* queued jobs before producers wait */
+#define PG_FREE_JOBS_MAX	1024		/* async job structs kept for reuse */
+#define PG_BUCKETS		256		/* power of two, >= 2 * LIMIT_STMT_CACHE */
+#define PG_SQL_MAX		(4 * 1024 * 1024) /* SQL text after rewriting */
+#define PG_STALE_MAX		32		/* deallocations deferred before a flush */
+#define PG_URL_MAX		4096
+#define PG_SAVEPOINT		"rapport_job"
+/* pg_advisory_lock(int, int) keys of the migration lock and of the write
+ * lock; the one-key form that store_lock uses is a separate space, so they
+ * never collide with its keys. */
+#define PG_MIGRATE_LOCK		"1918988400, 1"
+#define PG_WRITE_LOCK		"1918988400, 2"
+#define PG_BEGIN		"BEGIN READ WRITE; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
+
+enum pg_role { PG_POOLED, PG_MIGRATOR };
+
+struct pg_conn;
+
+struct pg_stmt {
+	struct store_stmt base;
+	struct pg_conn *conn;
+	char *sql;			/* cache key; NULL when uncached */
+	uint64_t hash;
+	char name[24];			/* of the server-side prepared statement */
+	int nparams;
+	const char **vals;		/* bound values: into bufs, or NULL for SQL NULL */
+	char **bufs;
+	size_t *caps;
+	PGresult *res;			/* of the last execution */
+	int ran;			/* executed since the last reset */
+	int failed;			/* what the failed execution returned */
+	int row, nrows;			/* row: the current one, -1 before the first */
+	struct pg_stmt *hnext;		/* bucket chain */
+	struct pg_stmt *prev, *next;	/* LRU list, or the uncached list */
+	int lent;
+};
+
+struct pg_conn {
+	struct store_conn base;
+	PGconn *pg;
+	struct pg_store *store;
+	struct pg_stmt *buckets[PG_BUCKETS];
+	struct pg_stmt *lru_head, *lru_tail;	/* most recently prepared first */
+	struct pg_stmt *uncached;	/* lent statements outside the cache */
+	int ncached, nlent;
+	uint64_t names;			/* prepared statements made so far */
+	struct buf stale;		/* "DEALLOCATE x; ..." still to send */
+	int nstale;
+	uint64_t schema_gen;		/* s->schema_gen its statements were made under */
+	int depth;			/* nested store_acquire on its thread */
+	int in_job;			/* a write job runs on it */
+	int broken;			/* lost: closed when given back */
+	int silent;			/* lost because the server stopped answering */
+	uint64_t epoch;			/* s->epoch when it was opened */
+	int64_t changes;
+	char err[256];
+	struct pg_conn *next_idle;
+	struct pg_conn *prev_all, *next_all;
+};
+
+struct pg_job {
+	store_job_fn fn;
+	void *arg;
+	void (*done)(void *arg, int rc);
+	sem_t *wake;			/* a store_write caller waits on it; NULL: async */
+	int rc;
+	struct pg_job *next;
+};
+
+struct pg_store {
+	struct store base;
+	char *conninfo;			/* for libpq, our options taken out */
+	char label[160];		/* host:port/db, for messages; no password */
+	int pool_size, nwriters;
+
+	pthread_key_t key;		/* the connection this thread holds */
+	int have_key;
+	pthread_mutex_t pool_lock;	/* the four below */
+	pthread_cond_t pool_free;
+	struct pg_conn *idle;		/* most recently used first */
+	struct pg_conn *all;		/* idle and lent, for store_close */
+	int nopen;			/* connections, plus those being opened */
+	atomic_uint_fast64_t schema_gen; /* bumped by migrations */
+	atomic_uint_fast64_t epoch;	/* bumped when the server stops answering:
+					   older idle connections are not trusted */
+
+	pthread_t writers[PG_WRITERS_MAX];
+	int nrunning;
+	pthread_mutex_t lock;		/* everything below */
+	pthread_cond_t work;		/* writers wait for jobs */
+	pthread_cond_t room;		/* producers wait for queue space */
+	struct pg_job *head, *tail;
+	size_t queued;
+	struct pg_job *free_jobs;
+	size_t nfree;
+	int stopping;
+};
+
+static const struct store_ops pg_ops;
+
+/* The store whose writer this thread is, if any. */
+static _Thread_local struct pg_store *writer_of;
+
+/* --- errors ------------------------------------------------------------- */
+
+static int map_sqlstate(const char *state)
+{
+	if (!state || strlen(state) != 5)
+		return STORE_ERROR;
+	if (strncmp(state, "23", 2) == 0)		/* integrity constraint violation */
+		return STORE_CONSTRAINT;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0 ||		/* lock_timeout */
+	    strcmp(state, "57014") == 0)		/* statement_timeout */
+		return STORE_BUSY;
+	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	    strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0 ||
+	    strcmp(state, "53300") == 0)		/* too many connections */
+		return STORE_UNAVAILABLE;
+	return STORE_ERROR;
+}
+
+/* The first line of libpq's message, without "ERROR:  " and the newline. */
+static void first_line(char *out, size_t n, const char *msg)
+{
+	size_t len;
+
+	if (!msg || !*msg)
+		msg = "unknown PostgreSQL error";
+	if (strncmp(msg, "ERROR:  ", 8) == 0 || strncmp(msg, "FATAL:  ", 8) == 0)
+		msg += 8;
+	len = strcspn(msg, "\n");
+	snprintf(out, n, "%.*s", (int)len, msg);
+}
+
+static void set_err(struct pg_conn *c, const char *msg)
+{
+	snprintf(c->err, sizeof c->err, "%s", msg);
+}
+
+/*
+ * Notes why res (or the call that gave no result) failed and says what it
+ * means for the caller. A lost connection marks c broken.
+ */
+static int conn_fail(struct pg_conn *c, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	int rc = map_sqlstate(state);
+
+	if (c->silent)		/* await_result() gave up on it and said why */
+		return STORE_UNAVAILABLE;
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		c->broken = 1;
+		rc = STORE_UNAVAILABLE;
+	}
+	if (msg && *msg)
+		set_err(c, msg);
+	else
+		first_line(c->err, sizeof c->err, PQerrorMessage(c->pg));
+	return rc;
+}
+
+/* 1 unless the server fails to answer a new connection within
+ * PG_PROBE_CONNECT_S (it answers even when it refuses one). */
+static int server_answers(const struct pg_store *s)
+{
+	const char *const keys[] = { "dbname", "connect_timeout", NULL };
+	const char *const vals[] = { s->conninfo, PG_PROBE_CONNECT_S, NULL };
+
+	return PQpingParams(keys, vals, 1) != PQPING_NO_RESPONSE;
+}
+
+/*
+ * Waits for the answer to the command just sent (PQsend*), as PQexec would,
+ * and returns its last result (the error, if one failed). A server that has
+ * stopped without closing its connections (a frozen process, a dead host
+ * whose kernel still answers, a cut link) would leave PQexec waiting for
+ * ever, and statement_timeout cannot help: the server is the one not
+ * running. So after PG_PROBE_MS without a byte, it asks the server for a
+ * new connection; when it does not answer that either, the connection is
+ * given up: NULL, c broken and silent, and every idle connection of the
+ * store is suspect (the epoch moves on). A server that answers is busy, not
+ * gone, and is waited for: its own statement_timeout bounds the wait.
+ */
+static PGresult *await_result(struct pg_conn *c)
+{
+	PGconn *pg = c->pg;
+	PGresult *res, *last = NULL;
+	int flushing = 1;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN };
+		int n;
+
+		if (flushing) {
+			n = PQflush(pg);
+			if (n < 0)
+				break;
+			flushing = n == 1;
+		}
+		while (!flushing && !PQisBusy(pg)) {
+			if (!(res = PQgetResult(pg)))
+				return last;
+			/* keep the first error; else the last result */
+			if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+				PQclear(res);
+			} else {
+				PQclear(last);
+				last = res;
+			}
+		}
+		if (pfd.fd < 0)
+			break;
+		if (flushing)
+			pfd.events |= POLLOUT;
+		n = poll(&pfd, 1, PG_PROBE_MS);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(pg))
+			break;
+		if (n == 0 && !server_answers(c->store)) {
+			c->broken = c->silent = 1;
+			set_err(c, "the PostgreSQL server does not answer");
+			atomic_fetch_add(&c->store->epoch, 1);
+			PQclear(last);
+			return NULL;
+		}
+	}
+	/* The connection failed: libpq's own result says why. */
+	while ((res = PQgetResult(pg))) {
+		if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+			PQclear(res);
+		} else {
+			PQclear(last);
+			last = res;
+		}
+	}
+	return last;
+}
+
+/* The PQexec family, through await_result(); NULL when nothing could be sent. */
+static PGresult *run_sql(struct pg_conn *c, const char *sql)
+{
+	return PQsendQuery(c->pg, sql) ? await_result(c) : NULL;
+}
+
+static PGresult *run_params(struct pg_conn *c, const char *sql, int n, const char *const *vals)
+{
+	return PQsendQueryParams(c->pg, sql, n, NULL, vals, NULL, NULL, 0) ? await_result(c) :
+									   NULL;
+}
+
+/* Runs SQL without parameters whose rows nobody reads: a store_rc. With
+ * committed, also says whether the last command's tag is COMMIT (COMMIT of
+ * a failed transaction answers ROLLBACK, without an error). */
+static int ctl(struct pg_conn *c, const char *sql, int *committed)
+{
+	PGresult *res = run_sql(c, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = STORE_OK;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+		rc = conn_fail(c, res);
+	if (committed)
+		*committed = rc == STORE_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+	PQclear(res);
+	return rc;
+}
+
+/* --- reading SQL ----------------------------------------------------------- */
+
+/*
+ * What store_prepare and store_exec need to know of a text of SQL, read the
+ * way PostgreSQL's lexer reads it: in literals ('...', E'...', $tag$...$tag$),
+ * quoted names and comments a '?' or a ';' counts for nothing.
+ */
+struct sql_scan {
+	int nparams;		/* '?' placeholders, written as $1..$n */
+	int nstatements;	/* statements that are not empty */
+	int txn_control;	/* one of them ends, starts or rolls back a transaction,
+				   or touches the job savepoint */
+};
+
+#define SCAN_WORDS 4
+
+static int ident_start(unsigned char ch)
+{
+	return ch == '_' || (unsigned)((ch | 0x20) - 'a') < 26u || ch >= 0x80;
+}
+
+static int ident_char(unsigned char ch)
+{
+	return ident_start(ch) || (unsigned)(ch - '0') < 10u || ch == '$';
+}
+
+static int word_is(const char *w, const char *kw)
+{
+	return strcasecmp(w, kw) == 0;
+}
+
+/* The first words of one statement: does it take the writer's place? */
+static int txn_statement(char w[SCAN_WORDS][32], int n)
+{
+	const char *name;
+
+	if (n == 0)
+		return 0;
+	if (word_is(w[0], "BEGIN") || word_is(w[0], "START") || word_is(w[0], "COMMIT") ||
+	    word_is(w[0], "END") || word_is(w[0], "ABORT"))
+		return 1;
+	if (word_is(w[0], "PREPARE"))
+		return n > 1 && word_is(w[1], "TRANSACTION");
+	if (word_is(w[0], "ROLLBACK")) {
+		if (n < 2 || !word_is(w[1], "TO"))
+			return 1;	/* ROLLBACK [WORK | PREPARED ...] */
+		name = n > 2 && word_is(w[2], "SAVEPOINT") ? (n > 3 ? w[3] : "") :
+		       n > 2 ? w[2] : "";
+		return word_is(name, PG_SAVEPOINT);
+	}
+	if (word_is(w[0], "RELEASE")) {
+		name = n > 1 && word_is(w[1], "SAVEPOINT") ? (n > 2 ? w[2] : "") :
+		       n > 1 ? w[1] : "";
+		return word_is(name, PG_SAVEPOINT);
+	}
+	if (word_is(w[0], "SAVEPOINT"))
+		return n > 1 && word_is(w[1], PG_SAVEPOINT);
+	return 0;
+}
+
+/* Copies a literal or comment starting at p up to its end; returns the end. */
+static const char *skip_quoted(const char *p, int backslash, struct buf *out)
+{
+	const char *start = p++;
+
+	for (; *p; p++) {
+		if (backslash && *p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == *start) {
+			if (p[1] == *start) {	/* '' or "" inside */
+				p++;
+				continue;
+			}
+			p++;
+			break;
+		}
+	}
+	if (out)
+		buf_append(out, start, (size_t)(p - start));
+	return p;
+}
+
+static const char *skip_comment(const char *p, struct buf *out)
+{
+	const char *start = p;
+	int depth = 0;
+
+	if (p[0] == '-') {
+		p += strcspn(p, "\n");
+	} else {
+		do {		/* PostgreSQL's block comments nest */
+			if (p[0] == '/' && p[1] == '*') {
+				depth++;
+				p += 2;
+			} else if (p[0] == '*' && p[1] == '/') {
+				depth--;
+				p += 2;
+			} else {
+				p++;
+			}
+		} while (*p && depth > 0);
+	}
+	if (out)
+		buf_append(out, start, (size_t)(p - start));
+	return p;
+}
+
+/* $tag$ ... $tag$ starting at p, or NULL if p does not open one. */
+static const char *skip_dollar(const char *p, struct buf *out)
+{
+	const char *t = p + 1, *end;
+	size_t taglen;
+
+	while (*t && *t != '$') {
+		if (!ident_char((unsigned char)*t) || *t == '$' ||
+		    (t == p + 1 && !ident_start((unsigned char)*t)))
+			return NULL;
+		t++;
+	}
+	if (*t != '$')
+		return NULL;
+	taglen = (size_t)(t - p) + 1;
+	for (end = t + 1; *end; end++)
+		if (*end == '$' && strncmp(end, p, taglen) == 0)
+			break;
+	end = *end ? end + taglen : end;
+	if (out)
+		buf_append(out, p, (size_t)(end - p));
+	return end;
+}
+
+/* Reads sql; with out, writes it there with '?' turned into $n. */
+static void scan_sql(const char *sql, struct buf *out, struct sql_scan *sc)
+{
+	char words[SCAN_WORDS][32];
+	int nwords = 0, content = 0;
+	const char *p = sql;
+
+	memset(sc, 0, sizeof *sc);
+	while (*p) {
+		unsigned char ch = (unsigned char)*p;
+
+		if ((ch == '-' && p[1] == '-') || (ch == '/' && p[1] == '*')) {
+			p = skip_comment(p, out);
+		} else if (ch == '\'' || ch == '"') {
+			if (ch == '"' && nwords < SCAN_WORDS) {
+				const char *e = strchr(p + 1, '"');
+				size_t n = e ? (size_t)(e - p - 1) : 0;
+
+				snprintf(words[nwords++], sizeof words[0], "%.*s",
+					 (int)(n < 31 ? n : 31), p + 1);
+			}
+			p = skip_quoted(p, 0, out);
+			content = 1;
+		} else if (ch == '$' && (p[1] == '$' || ident_start((unsigned char)p[1])) &&
+			   skip_dollar(p, NULL)) {
+			p = skip_dollar(p, out);
+			content = 1;
+		} else if (ident_start(ch)) {
+			const char *start = p;
+
+			while (*p && ident_char((unsigned char)*p))
+				p++;
+			if (out)
+				buf_append(out, start, (size_t)(p - start));
+			if (nwords < SCAN_WORDS)
+				snprintf(words[nwords++], sizeof words[0], "%.*s",
+					 (int)(p - start < 31 ? p - start : 31), start);
+			/* E'...' is the one literal where a backslash escapes */
+			if (p - start == 1 && (*start | 0x20) == 'e' && *p == '\'')
+				p = skip_quoted(p, 1, out);
+			content = 1;
+		} else if (ch == '?') {
+			sc->nparams++;
+			if (out)
+				buf_printf(out, "$%d", sc->nparams);
+			p++;
+			content = 1;
+		} else if (ch == ';') {
+			if (content) {
+				sc->nstatements++;
+				sc->txn_control |= txn_statement(words, nwords);
+			}
+			nwords = content = 0;
+			if (out)
+				buf_append(out, p, 1);
+			p++;
+		} else {
+			if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '\f')
+				content = 1;
+			if (out)
+				buf_append(out, p, 1);
+			p++;
+		}
+	}
+	if (content) {
+		sc->nstatements++;
+		sc->txn_control |= txn_statement(words, nwords);
+	}
+}
+
+/* --- statements ------------------------------------------------------- */
+
+static void lru_unlink(struct pg_conn *c, struct pg_stmt *st)
+{
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		c->lru_head = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	else
+		c->lru_tail = st->prev;
+	st->prev = st->next = NULL;
+}
+
+static void lru_push(struct pg_conn *c, struct pg_stmt *st)
+{
+	st->prev = NULL;
+	st->next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->prev = st;
+	else
+		c->lru_tail = st;
+	c->lru_head = st;
+}
+
+static void uncached_unlink(struct pg_conn *c, struct pg_stmt *st)
+{
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		c->uncached = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	st->prev = st->next = NULL;
+}
+
+/* Sends the deferred DEALLOCATEs (outside a failed transaction, where
+ * PostgreSQL would refuse them). */
+static void stale_flush(struct pg_conn *c)
+{
+	PGresult *res;
+
+	if (!c->nstale || c->broken || PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+		return;
+	res = run_sql(c, c->stale.data);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		conn_fail(c, res);
+	PQclear(res);
+	buf_reset(&c->stale);
+	c->nstale = 0;
+}
+
+static void stmt_reset(struct pg_stmt *st)
+{
+	PQclear(st->res);
+	st->res = NULL;
+	st->ran = 0;
+	st->failed = STORE_OK;
+	st->row = -1;
+	st->nrows = 0;
+}
+
+/* Frees st; its server-side statement is deallocated later, in a batch. */
+static void stmt_free(struct pg_stmt *st, int deallocate)
+{
+	struct pg_conn *c = st->conn;
+
+	if (deallocate && !c->broken) {
+		buf_printf(&c->stale, "DEALLOCATE %s;", st->name);
+		c->nstale++;
+	}
+	stmt_reset(st);
+	for (int i = 0; i < st->nparams; i++)
+		free(st->bufs[i]);
+	free(st->vals);
+	free(st->bufs);
+	free(st->caps);
+	free(st->sql);
+	free(st);
+}
+
+static void cache_evict(struct pg_conn *c, struct pg_stmt *st)
+{
+	struct pg_stmt **pp = &c->buckets[st->hash & (PG_BUCKETS - 1)];
+
+	while (*pp != st)
+		pp = &(*pp)->hnext;
+	*pp = st->hnext;
+	lru_unlink(c, st);
+	c->ncached--;
+	stmt_free(st, 1);
+	if (c->nstale >= PG_STALE_MAX)
+		stale_flush(c);
+}
+
+/* Makes room for one more cached statement; 0 if every entry is lent out. */
+static int cache_room(struct pg_conn *c)
+{
+	struct pg_stmt *st;
+
+	if (c->ncached < LIMIT_STMT_CACHE)
+		return 1;
+	for (st = c->lru_tail; st; st = st->prev) {
+		if (!st->lent) {
+			cache_evict(c, st);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Forgets every cached statement (none is lent) and, on the server, every
+ * prepared one: after a migration their plans may no longer fit. */
+static void cache_clear(struct pg_conn *c)
+{
+	struct pg_stmt *st, *next;
+
+	for (st = c->lru_head; st; st = next) {
+		next = st->next;
+		stmt_free(st, 0);
+	}
+	memset(c->buckets, 0, sizeof c->buckets);
+	c->lru_head = c->lru_tail = NULL;
+	c->ncached = 0;
+	buf_reset(&c->stale);
+	c->nstale = 0;
+	if (!c->broken)
+		ctl(c, "DEALLOCATE ALL", NULL);
+}
+
+static struct store_stmt *pg_prepare(struct store_conn *cb, const char *sql)
+{
+	struct pg_conn *c = (struct pg_conn *)cb;
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	struct pg_stmt *st;
+	struct sql_scan sc;
+	struct buf text;
+	PGresult *res;
+	const char *p;
+	int cache;
+
+	for (p = sql; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (st = c->buckets[h & (PG_BUCKETS - 1)]; st; st = st->hnext)
+		if (st->hash == h && strcmp(st->sql, sql) == 0)
+			break;
+	if (st && !st->lent) {
+		if (st != c->lru_head) {
+			lru_unlink(c, st);
+			lru_push(c, st);
+		}
+		st->lent = 1;
+		c->nlent++;
+		return &st->base;
+	}
+	cache = !st;
+	buf_init(&text, PG_SQL_MAX);
+	scan_sql(sql, &text, &sc);
+	if (sc.nstatements == 0) {
+		set_err(c, "empty SQL statement");
+		goto fail;
+	}
+	if (sc.nstatements > 1) {
+		set_err(c, "more than one SQL statement given to store_prepare");
+		goto fail;
+	}
+	if (c->in_job && sc.txn_control) {
+		set_err(c, "a write job cannot begin, end or roll back the store's transaction");
+		goto fail;
+	}
+	if (!text.data || text.len >= PG_SQL_MAX) {
+		set_err(c, "SQL text too long");
+		goto fail;
+	}
+	if (cache && !cache_room(c))
+		cache = 0;
+	st = xcalloc(1, sizeof *st);
+	st->base.ops = &pg_ops;
+	st->conn = c;
+	st->hash = h;
+	st->row = -1;
+	snprintf(st->name, sizeof st->name, "r%llu", (unsigned long long)++c->names);
+	res = PQsendPrepare(c->pg, st->name, text.data, sc.nparams, NULL) ? await_result(c) :
+									     NULL;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		conn_fail(c, res);
+		PQclear(res);
+		free(st);
+		goto fail;
+	}
+	PQclear(res);
+	buf_free(&text);
+	st->nparams = sc.nparams;
+	if (st->nparams) {
+		st->vals = xcalloc((size_t)st->nparams, sizeof *st->vals);
+		st->bufs = xcalloc((size_t)st->nparams, sizeof *st->bufs);
+		st->caps = xcalloc((size_t)st->nparams, sizeof *st->caps);
+	}
+	if (cache) {
+		struct pg_stmt **bucket = &c->buckets[h & (PG_BUCKETS - 1)];
+
+		st->sql = xstrdup(sql);
+		st->hnext = *bucket;
+		*bucket = st;
+		lru_push(c, st);
+		c->ncached++;
+	} else {
+		st->next = c->uncached;
+		if (c->uncached)
+			c->uncached->prev = st;
+		c->uncached = st;
+	}
+	st->lent = 1;
+	c->nlent++;
+	return &st->base;
+fail:
+	buf_free(&text);
+	return NULL;
+}
+
+static void pg_done(struct store_stmt *sb)
+{
+	struct pg_stmt *st = (struct pg_stmt *)sb;
+	struct pg_conn *c = st->conn;
+
+	stmt_reset(st);
+	if (st->nparams)
+		memset(st->vals, 0, sizeof *st->vals * (size_t)st->nparams);
+	if (!st->lent)
+		return;
+	st->lent = 0;
+	c->nlent--;
+	if (!st->sql) {
+		uncached_unlink(c, st);
+		stmt_free(st, 1);
+	}
+}
+
+/* Takes back statements a caller forgot to hand back. */
+static void conn_reclaim(struct pg_conn *c)
+{
+	struct pg_stmt *st, *next;
+
+	for (st = c->lru_head; st && c->nlent; st = st->next) {
+		if (st->lent) {
+			stmt_reset(st);
+			if (st->nparams)
+				memset(st->vals, 0, sizeof *st->vals * (size_t)st->nparams);
+			st->lent = 0;
+			c->nlent--;
+		}
+	}
+	for (st = c->uncached; st; st = next) {
+		next = st->next;
+		stmt_free(st, 1);
+	}
+	c->uncached = NULL;
+	c->nlent = 0;
+}
+
+/* The buffer of parameter idx, with room for n bytes; NULL if out of range. */
+static char *param_buf(struct pg_stmt *st, int idx, size_t n)
+{
+	int i = idx - 1;
+
+	if (idx < 1 || idx > st->nparams) {
+		snprintf(st->conn->err, sizeof st->conn->err,
+			 "parameter %d out of range (the statement has %d)", idx, st->nparams);
+		return NULL;
+	}
+	/* Binding again after a step starts the statement over. */
+	if (st->ran)
+		stmt_reset(st);
+	if (st->caps[i] < n) {
+		st->caps[i] = n < 32 ? 32 : n;
+		st->bufs[i] = xrealloc(st->bufs[i], st->caps[i]);
+	}
+	st->vals[i] = st->bufs[i];
+	return st->bufs[i];
+}
+
+static int pg_bind_int(struct store_stmt *sb, int idx, int64_t v)
+{
+	char *b = param_buf((struct pg_stmt *)sb, idx, 24);
+
+	if (!b)
+		return STORE_ERROR;
+	snprintf(b, 24, "%lld", (long long)v);
+	return STORE_OK;
+}
+
+static int pg_bind_double(struct store_stmt *sb, int idx, double v)
+{
+	char *b = param_buf((struct pg_stmt *)sb, idx, 32);
+
+	if (!b)
+		return STORE_ERROR;
+	snprintf(b, 32, "%.17g", v);
+	return STORE_OK;
+}
+
+static int pg_bind_text(struct store_stmt *sb, int idx, const char *s, size_t len)
+{
+	struct pg_stmt *st = (struct pg_stmt *)sb;
+	char *b;
+
+	/* Text parameters end at their first NUL, and PostgreSQL's text type
+	 * cannot hold one anyway: refuse rather than cut the value short. */
+	if (len && memchr(s, 0, len)) {
+		set_err(st->conn, "text parameter holds a NUL byte");
+		return STORE_ERROR;
+	}
+	if (len >= (size_t)INT32_MAX) {
+		set_err(st->conn, "text parameter too long");
+		return STORE_ERROR;
+	}
+	if (!(b = param_buf(st, idx, len + 1)))
+		return STORE_ERROR;
+	if (len)
+		memcpy(b, s, len);
+	b[len] = 0;
+	return STORE_OK;
+}
+
+static int pg_bind_null(struct store_stmt *sb, int idx)
+{
+	struct pg_stmt *st = (struct pg_stmt *)sb;
+
+	if (!param_buf(st, idx, 1))
+		return STORE_ERROR;
+	st->vals[idx - 1] = NULL;
+	return STORE_OK;
+}
+
+/* The row count of an INSERT, UPDATE, DELETE or MERGE, for store_changes. */
+static void note_changes(struct pg_conn *c, PGresult *res)
+{
+	const char *tag = PQcmdStatus(res);
+
+	if (strncmp(tag, "INSERT", 6) == 0 || strncmp(tag, "UPDATE", 6) == 0 ||
+	    strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "MERGE", 5) == 0)
+		c->changes = strtoll(PQcmdTuples(res), NULL, 10);
+}
+
+static int pg_step(struct store_stmt *sb)
+{
+	struct pg_stmt *st = (struct pg_stmt *)sb;
+	struct pg_conn *c = st->conn;
+
+	if (!st->ran) {
+		ExecStatusType status;
+
+		st->ran = 1;
+		st->row = -1;
+		st->res = PQsendQueryPrepared(c->pg, st->name, st->nparams, st->vals, NULL, NULL,
+					      0) ? await_result(c) : NULL;
+		status = PQresultStatus(st->res);
+		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+			st->nrows = status == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;
+			note_changes(c, st->res);
+		} else {
+			st->failed = conn_fail(c, st->res);
+			PQclear(st->res);
+			st->res = NULL;
+		}
+	}
+	if (!st->res)
+		return st->failed;
+	if (st->row + 1 < st->nrows) {
+		st->row++;
+		return STORE_ROW;
+	}
+	st->row = st->nrows;
+	return STORE_DONE;
+}
+
+/* The value at col of the current row, or NULL for SQL NULL or no such cell. */
+static const char *cell(struct pg_stmt *st, int col, size_t *len)
+{
+	if (len)
+		*len = 0;
+	if (!st->res || st->row < 0 || st->row >= st->nrows || col < 0 ||
+	    col >= PQnfields(st->res) || PQgetisnull(st->res, st->row, col))
+		return NULL;
+	if (len)
+		*len = (size_t)PQgetlength(st->res, st->row, col);
+	return PQgetvalue(st->res, st->row, col);
+}
+
+static int pg_col_null(struct store_stmt *sb, int col)
+{
+	return cell((struct pg_stmt *)sb, col, NULL) == NULL;
+}
+
+/* Integers come as text; booleans as t/f, and a fraction is cut as SQLite does. */
+static int64_t pg_col_int(struct store_stmt *sb, int col)
+{
+	const char *v = cell((struct pg_stmt *)sb, col, NULL);
+	char *end;
+	long long n;
+
+	if (!v)
+		return 0;
+	if (v[0] == 't' && !v[1])
+		return 1;
+	if (v[0] == 'f' && !v[1])
+		return 0;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (*end == 0 && errno == 0)
+		return n;
+	return (int64_t)strtod(v, NULL);
+}
+
+static double pg_col_double(struct store_stmt *sb, int col)
+{
+	const char *v = cell((struct pg_stmt *)sb, col, NULL);
+
+	return v ? strtod(v, NULL) : 0.0;
+}
+
+static const char *pg_col_text(struct store_stmt *sb, int col, size_t *len)
+{
+	return cell((struct pg_stmt *)sb, col, len);
+}
+
+/* --- connections -------------------------------------------------------- */
+
+static int64_t pg_changes(struct store_conn *cb)
+{
+	return ((struct pg_conn *)cb)->changes;
+}
+
+static const char *pg_errmsg(struct store_conn *cb)
+{
+	return ((struct pg_conn *)cb)->err;
+}
+
+static int pg_exec(struct store_conn *cb, const char *sql)
+{
+	struct pg_conn *c = (struct pg_conn *)cb;
+	struct sql_scan sc;
+	PGresult *res;
+	ExecStatusType st;
+	int rc = STORE_OK;
+
+	if (c->in_job) {
+		scan_sql(sql, NULL, &sc);
+		if (sc.txn_control) {
+			set_err(c, "a write job cannot begin, end or roll back the store's "
+				"transaction");
+			return STORE_ERROR;
+		}
+	}
+	res = run_sql(c, sql);
+	st = PQresultStatus(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY)
+		note_changes(c, res);
+	else
+		rc = conn_fail(c, res);
+	PQclear(res);
+	return rc;
+}
+
+/* PostgreSQL's notices (a table that already exists, ...) go to the log at
+ * debug level rather than to stderr, where libpq would print them. */
+static void on_notice(void *arg, const char *msg)
+{
+	char line[256];
+
+	(void)arg;
+	first_line(line, sizeof line, msg);
+	log_msg(LOG_DEBUG, "store: postgres says: %s", line);
+}
+
+static void conn_free(struct pg_conn *c)
+{
+	struct pg_stmt *st, *next;
+
+	if (!c)
+		return;
+	for (st = c->lru_head; st; st = next) {
+		next = st->next;
+		stmt_free(st, 0);
+	}
+	for (st = c->uncached; st; st = next) {
+		next = st->next;
+		stmt_free(st, 0);
+	}
+	buf_free(&c->stale);
+	PQfinish(c->pg);
+	free(c);
+}
+
+/* Opens a session; NULL with why when the server cannot be reached. */
+static struct pg_conn *conn_open(struct pg_store *s, enum pg_role role, char *why, size_t whylen)
+{
+	struct pg_conn *c = xcalloc(1, sizeof *c);
+	const char *enc;
+	PGresult *res;
+
+	c->base.ops = &pg_ops;
+	c->store = s;
+	buf_init(&c->stale, 1 << 16);
+	c->schema_gen = atomic_load(&s->schema_gen);
+	c->epoch = atomic_load(&s->epoch);
+	c->pg = PQconnectdb(s->conninfo);
+	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+		char line[256];
+
+		first_line(line, sizeof line, c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		snprintf(why, whylen, "cannot connect to PostgreSQL: %s", line);
+		goto fail;
+	}
+	PQsetNoticeProcessor(c->pg, on_notice, NULL);
+	/* Sending never blocks either: await_result() flushes, with the same watch. */
+	if (PQsetnonblocking(c->pg, 1) != 0) {
+		snprintf(why, whylen, "cannot set up a PostgreSQL connection: %s",
+			 PQerrorMessage(c->pg));
+		goto fail;
+	}
+	enc = PQparameterStatus(c->pg, "server_encoding");
+	if (!enc || strcmp(enc, "UTF8") != 0) {
+		snprintf(why, whylen, "PostgreSQL database %s is encoded %s; rapport needs UTF8",
+			 PQdb(c->pg), enc ? enc : "(unknown)");
+		goto fail;
+	}
+	res = run_sql(c, role == PG_MIGRATOR ?
+		     PG_SESSION_SETUP "; SET statement_timeout = 0; SET lock_timeout = '120s'" :
+		     PG_SESSION_SETUP "; SET default_transaction_read_only = on");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		char line[256];
+
+		first_line(line, sizeof line, PQresultErrorMessage(res));
+		snprintf(why, whylen, "cannot set up a PostgreSQL session: %s", line);
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+	if (!s->label[0])
+		snprintf(s->label, sizeof s->label, "%s:%s/%s", PQhost(c->pg), PQport(c->pg),
+			 PQdb(c->pg));
+	return c;
+fail:
+	conn_free(c);
+	return NULL;
+}
+
+/* 0 if c, idle in the pool, can no longer serve. Idle, a session hears from
+ * the server only when it is going away: anything to read means so. */
+static int conn_alive(struct pg_conn *c)
+{
+	struct pollfd pfd;
+
+	if (c->broken || PQstatus(c->pg) != CONNECTION_OK)
+		return 0;
+	pfd.fd = PQsocket(c->pg);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return 0;
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/* Logs a failure to connect at most once a second: while the server is
+ * away every request would say the same. */
+static void log_unavailable(const char *why)
+{
+	static _Atomic int64_t last_us;
+	int64_t now = time_mono_us(), then = atomic_load(&last_us);
+
+	if (now - then >= 1000000 && atomic_compare_exchange_strong(&last_us, &then, now))
+		log_msg(LOG_ERROR, "store: %s", why);
+}
+
+static void all_unlink(struct pg_store *s, struct pg_conn *c)
+{
+	if (c->prev_all)
+		c->prev_all->next_all = c->next_all;
+	else
+		s->all = c->next_all;
+	if (c->next_all)
+		c->next_all->prev_all = c->prev_all;
+}
+
+/* Takes a connection from the pool, or opens one; NULL after waiting
+ * PG_ACQUIRE_WAIT_MS, or if the server cannot be reached. */
+static struct pg_conn *pool_take(struct pg_store *s)
+{
+	struct pg_conn *c = NULL;
+	struct timespec until;
+	char why[512];
+	int slot = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += PG_ACQUIRE_WAIT_MS / 1000;
+	until.tv_nsec += (PG_ACQUIRE_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->pool_lock);
+	for (;;) {
+		if ((c = s->idle)) {
+			s->idle = c->next_idle;
+			break;
+		}
+		if (s->nopen < s->pool_size) {
+			s->nopen++;	/* the slot is ours while we connect */
+			slot = 1;
+			break;
+		}
+		if (pthread_cond_timedwait(&s->pool_free, &s->pool_lock, &until) == ETIMEDOUT &&
+		    !s->idle && s->nopen >= s->pool_size)
+			break;
+	}
+	pthread_mutex_unlock(&s->pool_lock);
+	if (c && (c->epoch != atomic_load(&s->epoch) || !conn_alive(c))) {
+		pthread_mutex_lock(&s->pool_lock);
+		all_unlink(s, c);
+		pthread_mutex_unlock(&s->pool_lock);
+		conn_free(c);	/* its slot becomes ours */
+		c = NULL;
+		slot = 1;
+	}
+	if (!c && !slot) {
+		log_msg(LOG_WARN, "store: no free PostgreSQL connection within %d ms (pool=%d)",
+			PG_ACQUIRE_WAIT_MS, s->pool_size);
+		return NULL;
+	}
+	if (!c) {
+		c = conn_open(s, PG_POOLED, why, sizeof why);
+		pthread_mutex_lock(&s->pool_lock);
+		if (c) {
+			c->prev_all = NULL;
+			c->next_all = s->all;
+			if (s->all)
+				s->all->prev_all = c;
+			s->all = c;
+		} else {
+			s->nopen--;
+			pthread_cond_signal(&s->pool_free);
+		}
+		pthread_mutex_unlock(&s->pool_lock);
+		if (!c) {
+			log_unavailable(why);
+			return NULL;
+		}
+	}
+	if (c->schema_gen != atomic_load(&s->schema_gen)) {
+		cache_clear(c);
+		c->schema_gen = atomic_load(&s->schema_gen);
+	}
+	return c;
+}
+
+/* Puts c back (or closes it if it was lost). */
+static void pool_give(struct pg_store *s, struct pg_conn *c)
+{
+	conn_reclaim(c);
+	c->in_job = 0;
+	/* A reader that began a transaction and left it open would hold its
+	 * snapshot and locks into the next request. */
+	if (!c->broken && PQstatus(c->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		ctl(c, "ROLLBACK", NULL);
+	stale_flush(c);
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		c->broken = 1;
+	pthread_mutex_lock(&s->pool_lock);
+	if (c->broken) {
+		all_unlink(s, c);
+		s->nopen--;
+	} else {
+		c->next_idle = s->idle;
+		s->idle = c;
+	}
+	pthread_cond_signal(&s->pool_free);
+	pthread_mutex_unlock(&s->pool_lock);
+	if (c->broken)
+		conn_free(c);
+}
+
+static struct store_conn *pg_acquire(struct store *sb)
+{
+	struct pg_store *s = (struct pg_store *)sb;
+	struct pg_conn *c = pthread_getspecific(s->key);
+
+	if (c) {
+		c->depth++;
+		return &c->base;
+	}
+	if (!(c = pool_take(s)))
+		return NULL;
+	c->depth = 1;
+	pthread_setspecific(s->key, c);
+	return &c->base;
+}
+
+static void pg_release(struct store_conn *cb)
+{
+	struct pg_conn *c = (struct pg_conn *)cb;
+	struct pg_store *s = c->store;
+
+	if (--c->depth > 0)
+		return;
+	pthread_setspecific(s->key, NULL);
+	pool_give(s, c);
+}
+
+/* A thread that exits holding a connection gives it back. */
+static void thread_exit(void *p)
+{
+	struct pg_conn *c = p;
+
+	c->depth = 0;
+	pool_give(c->store, c);
+}
+
+/* --- the writers ----------------------------------------------------------- */
+
+static void fail_jobs(struct pg_job *from, const struct pg_job *to, int rc)
+{
+	for (; from != to; from = from->next)
+		from->rc = rc;
+}
+
+/* The jobs from..to that had kept their work lose it: a failed COMMIT. */
+static void fail_kept(struct pg_job *from, const struct pg_job *to, int rc)
+{
+	for (; from != to; from = from->next)
+		if (from->rc == STORE_OK)
+			from->rc = rc;
+}
+
+/* Runs one job on c; its result, STORE_ERROR if it kept going after one of
+ * its statements failed (PostgreSQL then can keep none of its work). */
+static int run_job(struct pg_conn *c, struct pg_job *j)
+{
+	int rc;
+
+	c->in_job = 1;
+	rc = j->fn(&c->base, j->arg);
+	c->in_job = 0;
+	if (c->nlent) {
+		log_msg(LOG_WARN, "store: a write job left %d statement(s) open", c->nlent);
+		conn_reclaim(c);
+	}
+	if (rc == STORE_OK && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+		rc = STORE_ERROR;
+	return rc;
+}
+
+/*
+ * Runs the jobs from first on, in one transaction already begun (with the
+ * job savepoint set when there is more than one). Returns the first job it
+ * did not run: after a lost transaction the rest goes to a new one.
+ */
+static struct pg_job *run_txn(struct pg_conn *c, struct pg_job *first)
+{
+	int savepoints = first->next != NULL;
+	struct pg_job *j;
+
+	for (j = first; j; j = j->next) {
+		int rc = run_job(c, j), last = !j->next, committed = 0, erc;
+		PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+		const char *end;
+
+		if (c->broken || ts == PQTRANS_UNKNOWN || ts == PQTRANS_ACTIVE) {
+			c->broken = 1;
+			log_msg(LOG_ERROR, "store: connection lost in a write batch: %s", c->err);
+			fail_jobs(first, j, STORE_UNAVAILABLE);
+			j->rc = rc == STORE_OK ? STORE_UNAVAILABLE : rc;
+			return j->next;
+		}
+		if (ts == PQTRANS_IDLE) {
+			log_msg(LOG_ERROR, "store: a write job ended its batch's transaction");
+			fail_jobs(first, j, STORE_ERROR);
+			j->rc = rc == STORE_OK ? STORE_ERROR : rc;
+			return j->next;
+		}
+		j->rc = rc;
+		if (!savepoints)
+			end = rc == STORE_OK ? "COMMIT" : "ROLLBACK";
+		else if (rc == STORE_OK)
+			end = last ? "RELEASE " PG_SAVEPOINT "; COMMIT" :
+			      "RELEASE " PG_SAVEPOINT "; SAVEPOINT " PG_SAVEPOINT;
+		else	/* ROLLBACK TO keeps the savepoint for the next job */
+			end = last ? "ROLLBACK TO " PG_SAVEPOINT "; COMMIT" :
+			      "ROLLBACK TO " PG_SAVEPOINT;
+		erc = ctl(c, end, &committed);
+		if (!savepoints && rc != STORE_OK)
+			return NULL;	/* rolled back, or lost with the connection */
+		if (erc == STORE_OK && (!last || committed))
+			continue;
+		log_msg(LOG_ERROR, "store: %s failed: %s", last ? "commit" : "savepoint", c->err);
+		if (!c->broken && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+			ctl(c, "ROLLBACK", NULL);
+		erc = c->broken ? STORE_UNAVAILABLE : STORE_ERROR;
+		fail_kept(first, j->next, erc);
+		if (!last)	/* the transaction is gone: this job's work with it */
+			j->rc = rc == STORE_OK ? erc : rc;
+		return j->next;
+	}
+	return NULL;
+}
+
+static void run_batch(struct pg_store *s, struct pg_job *batch)
+{
+	struct pg_job *j = batch;
+	int retried = 0;
+
+	while (j) {
+		struct pg_conn *c = (struct pg_conn *)pg_acquire(&s->base);
+		int rc;
+
+		if (!c) {
+			fail_jobs(j, NULL, STORE_UNAVAILABLE);
+			return;
+		}
+		rc = ctl(c, j->next ? PG_BEGIN "; SAVEPOINT " PG_SAVEPOINT : PG_BEGIN, NULL);
+		if (rc != STORE_OK) {
+			/* found closed, not silent: the server may well be back */
+			int lost = c->broken && !c->silent;
+
+			log_msg(LOG_ERROR, "store: cannot begin a write: %s", c->err);
+			if (!c->broken && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+				ctl(c, "ROLLBACK", NULL);
+			pg_release(&c->base);
+			/* An idle connection can die unseen; nothing ran yet: once more. */
+			if (lost && !retried++)
+				continue;
+			fail_jobs(j, NULL, rc);
+			return;
+		}
+		retried = 0;
+		j = run_txn(c, j);
+		pg_release(&c->base);
+	}
+}
+
+/* Tells every job of the batch its result, in queue order, then recycles the
+ * async ones. */
+static void finish_batch(struct pg_store *s, struct pg_job *batch)
+{
+	struct pg_job *j, *next, *spent = NULL, *spare = NULL;
+
+	for (j = batch; j; j = next) {
+		next = j->next;
+		if (j->wake) {
+			/* j lives in the waiter's frame: untouchable after the post. */
+			sem_post(j->wake);
+			continue;
+		}
+		if (j->done)
+			j->done(j->arg, j->rc);
+		j->next = spent;
+		spent = j;
+	}
+	if (!spent)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (j = spent; j; j = next) {
+		next = j->next;
+		if (s->nfree < PG_FREE_JOBS_MAX) {
+			j->next = s->free_jobs;
+			s->free_jobs = j;
+			s->nfree++;
+		} else {
+			j->next = spare;
+			spare = j;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (j = spare; j; j = next) {
+		next = j->next;
+		free(j);
+	}
+}
+
+static void *writer_main(void *p)
+{
+	struct pg_store *s = p;
+	struct pg_job *batch, *last;
+	size_t n;
+
+	writer_of = s;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->head && !s->stopping)
+			pthread_cond_wait(&s->work, &s->lock);
+		if (!s->head)
+			break;
+		batch = last = s->head;
+		for (n = 1; n < PG_BATCH_MAX && last->next; n++)
+			last = last->next;
+		s->head = last->next;
+		if (!s->head)
+			s->tail = NULL;
+		last->next = NULL;
+		if (s->queued >= PG_QUEUE_MAX)
+			pthread_cond_broadcast(&s->room);
+		s->queued -= n;
+		/* more left: another writer may start on it now */
+		if (s->head)
+			pthread_cond_signal(&s->work);
+		pthread_mutex_unlock(&s->lock);
+		run_batch(s, batch);
+		finish_batch(s, batch);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* Called with s->lock held; -1 once store_close has begun. A writer never
+ * waits for room (it is what makes it) and may still queue while closing:
+ * the writers drain the queue before they stop. */
+static int enqueue(struct pg_store *s, struct pg_job *j)
+{
+	int writer = writer_of == s;
+
+	while (s->queued >= PG_QUEUE_MAX && !s->stopping && !writer)
+		pthread_cond_wait(&s->room, &s->lock);
+	if (s->stopping && !writer)
+		return -1;
+	j->next = NULL;
+	if (s->tail)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	s->queued++;
+	pthread_cond_signal(&s->work);
+	return 0;
+}
+
+static int pg_write(struct store *sb, store_job_fn fn, void *arg)
+{
+	/* One per thread, never destroyed: sem_post may still be touching it
+	 * after the waiter has woken, and a thread waits for one write at a time. */
+	static _Thread_local sem_t wake;
+	static _Thread_local int wake_ready;
+	struct pg_store *s = (struct pg_store *)sb;
+	struct pg_job j = { .fn = fn, .arg = arg };
+	int rc;
+
+	if (writer_of == s) {
+		log_msg(LOG_ERROR, "store: store_write called from a write job; refused");
+		return STORE_ERROR;
+	}
+	if (!wake_ready) {
+		sem_init(&wake, 0, 0);
+		wake_ready = 1;
+	}
+	j.wake = &wake;
+	pthread_mutex_lock(&s->lock);
+	rc = enqueue(s, &j);
+	pthread_mutex_unlock(&s->lock);
+	if (rc != 0)
+		return STORE_UNAVAILABLE;
+	while (sem_wait(&wake) != 0)
+		;	/* EINTR */
+	return j.rc;
+}
+
+static void pg_write_async(struct store *sb, store_job_fn fn, void *arg,
+			   void (*done)(void *arg, int rc))
+{
+	struct pg_store *s = (struct pg_store *)sb;
+	struct pg_job *j;
+
+	pthread_mutex_lock(&s->lock);
+	j = s->free_jobs;
+	if (j) {
+		s->free_jobs = j->next;
+		s->nfree--;
+	} else {
+		j = xmalloc(sizeof *j);
+	}
+	*j = (struct pg_job){ .fn = fn, .arg = arg, .done = done };
+	if (enqueue(s, j) == 0) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	j->next = s->free_jobs;
+	s->free_jobs = j;
+	s->nfree++;
+	pthread_mutex_unlock(&s->lock);
+	/* Used after store_close began: no writer is left to call done. */
+	if (done)
+		done(arg, STORE_UNAVAILABLE);
+}
+
+/* --- open, migrate, close ------------------------------------------------ */
+
+static void pg_free(struct pg_store *s)
+{
+	struct pg_conn *c, *next;
+	struct pg_job *j;
+
+	if (s->have_key)
+		pthread_key_delete(s->key);
+	for (c = s->all; c; c = next) {
+		next = c->next_all;
+		conn_free(c);
+	}
+	while ((j = s->free_jobs)) {
+		s->free_jobs = j->next;
+		free(j);
+	}
+	pthread_cond_destroy(&s->room);
+	pthread_cond_destroy(&s->work);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->pool_free);
+	pthread_mutex_destroy(&s->pool_lock);
+	free(s->conninfo);
+	free(s);
+}
+
+static void pg_close(struct store *sb)
+{
+	struct pg_store *s = (struct pg_store *)sb;
+
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->work);
+	pthread_cond_broadcast(&s->room);
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < s->nrunning; i++)
+		pthread_join(s->writers[i], NULL);
+	s->nrunning = 0;
+	pg_free(s);
+}
+
+/*
+ * libpq options added unless the URL (or the environment variable) sets
+ * them: a server that is away costs seconds, not minutes. statement_timeout
+ * bounds a query only while the server runs; these bound the wait for one
+ * that vanished without closing its connections (a dead host, a cut link):
+ * keepalives notice a silent peer, tcp_user_timeout unacknowledged data.
+ */
+static const struct {
+	const char *key, *env, *value;
+} url_defaults[] = {
+	{ "connect_timeout", "PGCONNECT_TIMEOUT", "3" },
+	{ "keepalives_idle", NULL, "10" },
+	{ "keepalives_interval", NULL, "5" },
+	{ "keepalives_count", NULL, "3" },
+	{ "tcp_user_timeout", NULL, "20000" },
+	{ "fallback_application_name", NULL, "rapport" },
+};
+
+/*
+ * Splits our options off the URL's query string and gives libpq the rest,
+ * with url_defaults added. "postgres:" alone (or with only a query) becomes
+ * "postgresql://", which libpq fills from the PG* environment variables.
+ */
+static int parse_url(const char *url, struct pg_store *s, char *why, size_t whylen)
+{
+	const char *q = strchr(url, '?');
+	size_t baselen = q ? (size_t)(q - url) : strlen(url);
+	int have[nitems(url_defaults)] = { 0 }, sep = 0;
+	int64_t writers = 0, pool = PG_POOL_DEFAULT;
+	struct buf out;
+	const char *p;
+
+	buf_init(&out, PG_URL_MAX);
+	if ((baselen == 9 && strncasecmp(url, "postgres:", 9) == 0) ||
+	    (baselen == 11 && strncasecmp(url, "postgresql:", 11) == 0))
+		buf_puts(&out, "postgresql://");
+	else
+		buf_append(&out, url, baselen);
+	for (p = q ? q + 1 : NULL; p && *p; p += *p == '&') {
+		size_t len = strcspn(p, "&"), klen = strcspn(p, "=&");
+		const char *v = p[klen] == '=' ? p + klen + 1 : p + len;
+		size_t vlen = (size_t)(p + len - v);
+
+		if (klen == 4 && strncmp(p, "pool", 4) == 0) {
+			if (parse_i64(v, vlen, 1, PG_POOL_MAX, &pool)) {
+				snprintf(why, whylen, "pool=%.*s: must be an integer from 1 to %d",
+					 (int)(vlen > 20 ? 20 : vlen), v, PG_POOL_MAX);
+				goto fail;
+			}
+		} else if (klen == 7 && strncmp(p, "writers", 7) == 0) {
+			if (parse_i64(v, vlen, 1, PG_WRITERS_MAX, &writers)) {
+				snprintf(why, whylen, "writers=%.*s: must be an integer from 1 to %d",
+					 (int)(vlen > 20 ? 20 : vlen), v, PG_WRITERS_MAX);
+				goto fail;
+			}
+		} else if (len) {
+			for (size_t i = 0; i < nitems(url_defaults); i++)
+				have[i] |= klen == strlen(url_defaults[i].key) &&
+					   strncmp(p, url_defaults[i].key, klen) == 0;
+			buf_puts(&out, sep++ ? "&" : "?");
+			buf_append(&out, p, len);
+		}
+		p += len;
+	}
+	for (size_t i = 0; i < nitems(url_defaults); i++) {
+		if (have[i] || (url_defaults[i].env && getenv(url_defaults[i].env)))
+			continue;
+		buf_printf(&out, "%s%s=%s", sep++ ? "&" : "?", url_defaults[i].key,
+			   url_defaults[i].value);
+	}
+	if (!out.data || out.len >= PG_URL_MAX) {
+		snprintf(why, whylen, "the PostgreSQL URL is too long");
+		goto fail;
+	}
+	if (writers > pool) {
+		snprintf(why, whylen, "writers=%lld is more than pool=%lld", (long long)writers,
+			 (long long)pool);
+		goto fail;
+	}
+	s->pool_size = (int)pool;
+	s->nwriters = writers ? (int)writers : PG_WRITERS_DEFAULT;
+	s->conninfo = out.data;
+	return 0;
+fail:
+	buf_free(&out);
+	return -1;
+}
+
+int postgres_store_open(const char *url, struct store **out, char *why, size_t whylen)
+{
+	struct pg_store *s = xcalloc(1, sizeof *s);
+	pthread_condattr_t ca;
+	struct pg_conn *c;
+	sigset_t all, old;
+	int rc;
+
+	s->base.ops = &pg_ops;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_cond_init(&s->work, NULL);
+	pthread_cond_init(&s->room, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->pool_free, &ca);
+	pthread_condattr_destroy(&ca);
+	if (parse_url(url, s, why, whylen))
+		goto fail;
+	if (pthread_key_create(&s->key, thread_exit) != 0) {
+		snprintf(why, whylen, "cannot create a thread key for the PostgreSQL store");
+		goto fail;
+	}
+	s->have_key = 1;
+	/* The first connection says now whether the URL is any good. */
+	if (!(c = conn_open(s, PG_POOLED, why, whylen)))
+		goto fail;
+	s->all = s->idle = c;
+	s->nopen = 1;
+	/* Signals belong to the main thread, not to the writers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 0; i < s->nwriters; i++) {
+		rc = pthread_create(&s->writers[i], NULL, writer_main, s);
+		if (rc != 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			snprintf(why, whylen, "cannot start a writer thread: %s", strerror(rc));
+			pg_close(&s->base);
+			return -1;
+		}
+		pthread_setname_np(s->writers[i], "store-writer");
+		s->nrunning++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	log_msg(LOG_INFO, "store: postgres %s, pool of %d, %d writers", s->label, s->pool_size,
+		s->nwriters);
+	*out = &s->base;
+	return 0;
+fail:
+	pg_free(s);
+	return -1;
+}
+
+/* One row, one column of SQL without parameters, as an integer; -1 on error. */
+static int query_int(struct pg_conn *c, const char *sql, int64_t *v)
+{
+	PGresult *res = run_sql(c, sql);
+	int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+
+	if (ok)
+		*v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		conn_fail(c, res);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* The migration with the smallest number above after; NULL when none. */
+static const struct migration *mig_next(const struct migration *list, int after)
+{
+	const struct migration *m, *best = NULL;
+
+	for (m = list; m->backend; m++)
+		if (strcmp(m->backend, "postgres") == 0 && m->number > after &&
+		    (!best || m->number < best->number))
+			best = m;
+	return best;
+}
+
+/* Applies one migration in its own transaction: 1 applied, 0 found already
+ * applied, -1 failed. */
+static int mig_apply(struct pg_conn *c, const struct migration *m, char *why, size_t whylen)
+{
+	char num[24], when[TIME_BUF];
+	const char *vals[3];
+	PGresult *res = NULL;
+	ExecStatusType st;
+	int ret = -1, committed = 0;
+
+	if (ctl(c, "BEGIN", NULL) != STORE_OK) {
+		snprintf(why, whylen, "migration %s: cannot begin: %s", m->name, c->err);
+		return -1;
+	}
+	snprintf(num, sizeof num, "%d", m->number);
+	vals[0] = num;
+	res = run_params(c, "SELECT 1 FROM schema_migrations WHERE number = $1", 1, vals);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		conn_fail(c, res);
+		snprintf(why, whylen, "migration %s: %s", m->name, c->err);
+		goto out;
+	}
+	if (PQntuples(res) > 0) {
+		ret = 0;
+		goto out;
+	}
+	PQclear(res);
+	res = run_sql(c, m->sql);
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+		conn_fail(c, res);
+		snprintf(why, whylen, "migration %s failed: %s", m->name, c->err);
+		goto out;
+	}
+	PQclear(res);
+	time_now_rfc3339(when);
+	vals[1] = m->name;
+	vals[2] = when;
+	res = run_params(c, "INSERT INTO schema_migrations (number, name, applied_at) "
+			 "VALUES ($1, $2, $3)", 3, vals);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		conn_fail(c, res);
+		snprintf(why, whylen, "migration %s: recording it: %s", m->name, c->err);
+		goto out;
+	}
+	if (ctl(c, "COMMIT", &committed) != STORE_OK || !committed) {
+		snprintf(why, whylen, "migration %s: commit failed: %s", m->name, c->err);
+		goto out;
+	}
+	ret = 1;
+out:
+	PQclear(res);
+	if (ret != 1 && !c->broken && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		ctl(c, "ROLLBACK", NULL);
+	return ret;
+}
+
+static int pg_migrate(struct store *sb, const struct migration *list, int *applied,
+		      char *why, size_t whylen)
+{
+	struct pg_store *s = (struct pg_store *)sb;
+	const struct migration *m, *k;
+	struct pg_conn *c;
+	int known = 0, n = 0, rc, ret = -1;
+	int64_t newest = 0;
+
+	for (m = list; m->backend; m++) {
+		if (strcmp(m->backend, "postgres") != 0)
+			continue;
+		if (m->number <= 0) {
+			snprintf(why, whylen, "migration %s has no number", m->name);
+			return -1;
+		}
+		for (k = list; k != m; k++) {
+			if (strcmp(k->backend, "postgres") == 0 && k->number == m->number) {
+				snprintf(why, whylen, "migrations %s and %s share number %d",
+					 k->name, m->name, m->number);
+				return -1;
+			}
+		}
+		if (m->number > known)
+			known = m->number;
+	}
+	if (!(c = conn_open(s, PG_MIGRATOR, why, whylen)))
+		return -1;
+	/* Another process starting now waits here until this one is done, then
+	 * finds every migration applied. */
+	if (ctl(c, "SELECT pg_advisory_lock(" PG_MIGRATE_LOCK ")", NULL) != STORE_OK) {
+		snprintf(why, whylen, "cannot take the migration lock on %s: %s", s->label, c->err);
+		goto out;
+	}
+	if (ctl(c, "CREATE TABLE IF NOT EXISTS schema_migrations (number BIGINT PRIMARY KEY, "
+		   "name TEXT COLLATE \"C\" NOT NULL, applied_at TEXT COLLATE \"C\" NOT NULL)",
+		NULL) != STORE_OK) {
+		snprintf(why, whylen, "cannot create schema_migrations: %s", c->err);
+		goto out;
+	}
+	if (query_int(c, "SELECT coalesce(max(number), 0) FROM schema_migrations", &newest)) {
+		snprintf(why, whylen, "cannot read schema_migrations: %s", c->err);
+		goto out;
+	}
+	if (newest > known) {
+		snprintf(why, whylen, "database %s is at schema %lld but this rapport knows "
+			 "migrations only up to %d; run a newer rapport", s->label,
+			 (long long)newest, known);
+		goto out;
+	}
+	for (m = mig_next(list, 0); m; m = mig_next(list, m->number)) {
+		rc = mig_apply(c, m, why, whylen);
+		if (rc < 0)
+			goto out;
+		if (rc > 0) {
+			log_msg(LOG_INFO, "store: applied migration %s", m->name);
+			n++;
+		}
+	}
+	*applied = n;
+	ret = 0;
+out:
+	conn_free(c);	/* ending the session lets go of the lock */
+	atomic_fetch_add(&s->schema_gen, 1);
+	return ret;
+}
+
+/* --- SQL dialect ---------------------------------------------------------- */
+
+/* The search is the generated tsvector column and its GIN index; the query
+ * text is folded as the indexed text was (rapport_fts_query, migration 1).
+ * Pages follow the id, as without a search. */
+static const char *pg_sql_from(const struct store *s, struct buf *sql, const char *table, int fts)
+{
+	(void)s;
+	if (fts)
+		buf_printf(sql, " FROM %s t WHERE t.search @@ "
+			   "to_tsquery('simple', rapport_fts_query(?))", table);
+	else
+		buf_printf(sql, " FROM %s t WHERE 1 = 1", table);
+	return "t.id";
+}
+
+/* tsquery: each word a quoted lexeme, all required (&); a prefix is :*. */
+static char *pg_fts_param(const struct store *s, const struct store_word *words, int n,
+			  int prefix)
+{
+	struct buf b;
+
+	(void)s;
+	buf_init(&b, 1 << 20);
+	for (int i = 0; i < n; i++) {
+		buf_puts(&b, i ? " & '" : "'");
+		for (size_t k = 0; k < words[i].len; k++) {
+			char ch = words[i].p[k];
+
+			if (ch == '\'' || ch == '\\')
+				buf_append(&b, "\\", 1);
+			buf_append(&b, &ch, 1);
+		}
+		buf_puts(&b, "'");
+	}
+	if (prefix && n)
+		buf_puts(&b, ":*");
+	if (!b.data)
+		buf_puts(&b, "");
+	return b.data;
+}
+
+/* jsonb_exists, not the ? operator: '?' is the placeholder. */
+static void pg_sql_has_tag(const struct store *s, struct buf *sql, const char *col)
+{
+	(void)s;
+	buf_printf(sql, "jsonb_exists((%s)::jsonb, ?)", col);
+}
+
+/* Held until the transaction ends; the key is hashed to the 64 bits that
+ * advisory locks take (a collision only makes two keys wait for each other). */
+static int pg_lock(struct store_conn *cb, const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	struct store_stmt *st;
+	int rc;
+
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	st = pg_prepare(cb, "SELECT pg_advisory_xact_lock(?)");
+	if (!st)
+		return STORE_ERROR;
+	pg_bind_int(st, 1, (int64_t)h);
+	rc = pg_step(st);
+	pg_done(st);
+	return rc == STORE_ROW ? STORE_OK : rc;
+}
+
+/* The identity's sequence continues after the largest id (from 1 if none). */
+static int pg_reset_ids(struct store_conn *cb, const char *table)
+{
+	struct pg_conn *c = (struct pg_conn *)cb;
+	struct store_stmt *st;
+	char sql[256];
+	int rc;
+
+	for (const char *p = table; *p; p++) {
+		if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (p != table && *p >= '0' && *p <= '9'))) {
+			set_err(c, "store_reset_ids: not a table name");
+			return STORE_ERROR;
+		}
+	}
+	if (!*table || strlen(table) > 63) {
+		set_err(c, "store_reset_ids: not a table name");
+		return STORE_ERROR;
+	}
+	snprintf(sql, sizeof sql, "SELECT setval(pg_get_serial_sequence('%s', 'id'), "
+		 "coalesce(max(id), 0) + 1, false) FROM %s", table, table);
+	if (!(st = pg_prepare(cb, sql)))
+		return STORE_ERROR;
+	rc = pg_step(st);
+	pg_done(st);
+	return rc == STORE_ROW ? STORE_OK : rc;
+}
+
+static const struct store_ops pg_ops = {
+	.name = "postgres",
+	.migrate = pg_migrate,
+	.close = pg_close,
+	.acquire = pg_acquire,
+	.release = pg_release,
+	.refresh = NULL,	/* reads run in autocommit: always the newest state */
+	.prepare = pg_prepare,
+	.bind_int = pg_bind_int,
+	.bind_double = pg_bind_double,
+	.bind_text = pg_bind_text,
+	.bind_null = pg_bind_null,
+	.step = pg_step,
+	.col_null = pg_col_null,
+	.col_int = pg_col_int,
+	.col_double = pg_col_double,
+	.col_text = pg_col_text,
+	.done = pg_done,
+	.changes = pg_changes,
+	.errmsg = pg_errmsg,
+	.exec = pg_exec,
+	.write = pg_write,
+	.write_async = pg_write_async,
+	.sql_from = pg_sql_from,
+	.fts_param = pg_fts_param,
+	.lock = pg_lock,
+	.reset_ids = pg_reset_ids,
+	.sql_has_tag = pg_sql_has_tag,
+};
