@@ -31,7 +31,7 @@ struct entity_sql {
 	const struct entity *ent;
 	char *cols;	/* "t.id, t.created_at, ..., t.f1, t.f2" */
 	char *get;	/* SELECT cols FROM t WHERE id = ? */
-	char *insert;	/* INSERT ... RETURNING id */
+	char *insert;	/* INSERT ... RETURNING the row */
 	char *update;	/* UPDATE ... WHERE id = ? AND version = ? */
 	char *del;	/* DELETE ... WHERE id = ? AND version = ? */
 	char *exists;	/* SELECT 1 FROM t WHERE id = ? */
@@ -44,6 +44,7 @@ static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
 static void build_sql(const struct entity *ent)
 {
 	struct entity_sql *q = &sqls[nsqls++];
+	char *returning;
 	struct buf b;
 
 	q->ent = ent;
@@ -53,6 +54,13 @@ static void build_sql(const struct entity *ent)
 	for (size_t i = 0; i < ent->nfields; i++)
 		buf_printf(&b, ", t.%s", ent->fields[i].name);
 	q->cols = xstrdup(b.data);
+	/* the same columns unqualified, for RETURNING */
+	buf_reset(&b);
+	for (int i = 0; i < NCOMMON; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", common_cols[i]);
+	for (size_t i = 0; i < ent->nfields; i++)
+		buf_printf(&b, ", %s", ent->fields[i].name);
+	returning = xstrdup(b.data);
 
 	buf_reset(&b);
 	buf_printf(&b, "SELECT %s FROM %s t WHERE t.id = ?", q->cols, ent->table);
@@ -66,7 +74,7 @@ static void build_sql(const struct entity *ent)
 	buf_puts(&b, ") VALUES (?, ?, 1, ?, ?, ?");
 	for (size_t i = 0; i < ent->nfields; i++)
 		buf_puts(&b, ", ?");
-	buf_puts(&b, ") RETURNING id");
+	buf_printf(&b, ") RETURNING %s", returning);
 	q->insert = xstrdup(b.data);
 
 	buf_reset(&b);
@@ -74,7 +82,7 @@ static void build_sql(const struct entity *ent)
 		   ent->table);
 	for (size_t i = 0; i < ent->nfields; i++)
 		buf_printf(&b, ", %s = ?", ent->fields[i].name);
-	buf_puts(&b, " WHERE id = ? AND version = ?");
+	buf_printf(&b, " WHERE id = ? AND version = ? RETURNING %s", returning);
 	q->update = xstrdup(b.data);
 
 	buf_reset(&b);
@@ -85,6 +93,7 @@ static void build_sql(const struct entity *ent)
 	buf_printf(&b, "SELECT 1 FROM %s WHERE id = ?", ent->table);
 	q->exists = xstrdup(b.data);
 	buf_free(&b);
+	free(returning);
 }
 
 static void build_all_sql(void)
@@ -699,7 +708,6 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 	struct store_stmt *st = NULL;
 	char now[TIME_BUF];
 	int rc = STORE_ABORT, idx = 1;
-	int64_t id;
 
 	*out = NULL;
 	if (!json_object_get(rec, "tags"))
@@ -742,12 +750,13 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 		rc = write_failed(rc, ent, e);
 		goto out;
 	}
-	id = store_col_int(st, 0);
-	store_step(st);
-	store_done(st);
-	st = NULL;
-	*out = record_get(c, ent, id, e);
-	rc = *out ? STORE_OK : STORE_ERROR;
+	*out = row_to_json(st, ent);	/* the row as stored, from RETURNING */
+	rc = store_step(st) == STORE_DONE ? STORE_OK : STORE_ERROR;
+	if (rc != STORE_OK) {
+		json_decref(*out);
+		*out = NULL;
+		err_set(e, E_UNAVAILABLE, NULL);
+	}
 out:
 	if (st)
 		store_done(st);
@@ -807,19 +816,22 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 	store_bind_int(st, idx++, id);
 	store_bind_int(st, idx++, version);
 	rc = store_step(st);
-	if (rc != STORE_DONE) {
-		rc = write_failed(rc, ent, e);
-		goto out;
-	}
-	if (store_changes(c) != 1) {
+	if (rc == STORE_DONE) {	/* no row had that version any more */
 		err_set(e, E_STALE, "the %s changed while you were editing it", ent->name);
 		rc = STORE_ABORT;
 		goto out;
 	}
-	store_done(st);
-	st = NULL;
-	*out = record_get(c, ent, id, e);
-	rc = *out ? STORE_OK : STORE_ERROR;
+	if (rc != STORE_ROW) {
+		rc = write_failed(rc, ent, e);
+		goto out;
+	}
+	*out = row_to_json(st, ent);
+	rc = store_step(st) == STORE_DONE ? STORE_OK : STORE_ERROR;
+	if (rc != STORE_OK) {
+		json_decref(*out);
+		*out = NULL;
+		err_set(e, E_UNAVAILABLE, NULL);
+	}
 out:
 	if (st)
 		store_done(st);
