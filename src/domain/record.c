@@ -701,6 +701,19 @@ static int write_failed(int rc, const struct entity *ent, struct err *e)
 	return rc == STORE_CONSTRAINT ? STORE_ABORT : rc;
 }
 
+/* The row a write's RETURNING gave (the current one of st), as stored. */
+static int returned_row(struct store_stmt *st, const struct entity *ent, json_t **out,
+			struct err *e)
+{
+	*out = row_to_json(st, ent);
+	if (store_step(st) == STORE_DONE)
+		return STORE_OK;
+	json_decref(*out);
+	*out = NULL;
+	err_set(e, E_UNAVAILABLE, NULL);
+	return STORE_ERROR;
+}
+
 int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 		  int64_t owner_id, json_t **out, struct err *e)
 {
@@ -750,13 +763,7 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 		rc = write_failed(rc, ent, e);
 		goto out;
 	}
-	*out = row_to_json(st, ent);	/* the row as stored, from RETURNING */
-	rc = store_step(st) == STORE_DONE ? STORE_OK : STORE_ERROR;
-	if (rc != STORE_OK) {
-		json_decref(*out);
-		*out = NULL;
-		err_set(e, E_UNAVAILABLE, NULL);
-	}
+	rc = returned_row(st, ent, out, e);
 out:
 	if (st)
 		store_done(st);
@@ -825,13 +832,7 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 		rc = write_failed(rc, ent, e);
 		goto out;
 	}
-	*out = row_to_json(st, ent);
-	rc = store_step(st) == STORE_DONE ? STORE_OK : STORE_ERROR;
-	if (rc != STORE_OK) {
-		json_decref(*out);
-		*out = NULL;
-		err_set(e, E_UNAVAILABLE, NULL);
-	}
+	rc = returned_row(st, ent, out, e);
 out:
 	if (st)
 		store_done(st);
