@@ -42,7 +42,7 @@
  * rows of the result. A statement whose cached twin is already lent (a
  * nested query) is prepared again under a name of its own.
  *
- * Writes. Jobs are queued (FIFO, ceiling PG_QUEUE_MAX) and writers=N (1 by
+ * Writes. Jobs are queued (jobs.c, shared with SQLite) and writers=N (1 by
  * default) writer threads take up to PG_BATCH_MAX of them at a time, each on
  * a pooled connection for the length of its batch. A batch of one job runs
  * as a plain transaction; a larger one runs each job inside SAVEPOINT
@@ -95,6 +95,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "store/backend.h"
+#include "store/jobs.h"
 
 #define PG_POOL_DEFAULT		8
 #define PG_POOL_MAX		256
@@ -103,7 +104,7 @@
  * wait for each other's lock: on two cores one writer took ~20-30% more
  * POSTs/s than two. */
 #define PG_WRITERS_DEFAULT	1
-#define PG_WRITERS_MAX		16
+#define PG_WRITERS_MAX		JOBQ_THREADS_MAX
 #define PG_ACQUIRE_WAIT_MS	5000		/* for a free connection; then 503 */
 #define PG_PROBE_MS		3000		/* silence before await_result() checks the server */
 #define PG_PROBE_CONNECT_S	"2"		/* and how long the check may take */
@@ -111,8 +112,6 @@
 				"SET synchronous_commit = on; SET client_encoding = 'UTF8'; " \
 				"SET default_transaction_isolation = 'read committed'"
 #define PG_BATCH_MAX		64		/* jobs per transaction: see above */
-#define PG_QUEUE_MAX		65536		/* queued jobs before producers wait */
-#define PG_FREE_JOBS_MAX	1024		/* async job structs kept for reuse */
 #define PG_BUCKETS		256		/* power of two, >= 2 * LIMIT_STMT_CACHE */
 #define PG_SQL_MAX		(4 * 1024 * 1024) /* SQL text after rewriting */
 #define PG_STALE_MAX		32		/* deallocations deferred before a flush */
@@ -171,15 +170,6 @@ struct pg_conn {
 	struct pg_conn *prev_all, *next_all;
 };
 
-struct pg_job {
-	store_job_fn fn;
-	void *arg;
-	void (*done)(void *arg, int rc);
-	sem_t *wake;			/* a store_write caller waits on it; NULL: async */
-	int rc;
-	struct pg_job *next;
-};
-
 struct pg_store {
 	struct store base;
 	char *conninfo;			/* for libpq, our options taken out */
@@ -197,22 +187,10 @@ struct pg_store {
 	atomic_uint_fast64_t epoch;	/* bumped when the server stops answering:
 					   older idle connections are not trusted */
 
-	pthread_t writers[PG_WRITERS_MAX];
-	int nrunning;
-	pthread_mutex_t lock;		/* everything below */
-	pthread_cond_t work;		/* writers wait for jobs */
-	pthread_cond_t room;		/* producers wait for queue space */
-	struct pg_job *head, *tail;
-	size_t queued;
-	struct pg_job *free_jobs;
-	size_t nfree;
-	int stopping;
+	struct jobq jobs;		/* the writer threads */
 };
 
 static const struct store_ops pg_ops;
-
-/* The store whose writer this thread is, if any. */
-static _Thread_local struct pg_store *writer_of;
 
 /* --- errors ------------------------------------------------------------- */
 
@@ -1306,14 +1284,14 @@ static void thread_exit(void *p)
 
 /* --- the writers ----------------------------------------------------------- */
 
-static void fail_jobs(struct pg_job *from, const struct pg_job *to, int rc)
+static void fail_jobs(struct store_job *from, const struct store_job *to, int rc)
 {
 	for (; from != to; from = from->next)
 		from->rc = rc;
 }
 
 /* The jobs from..to that had kept their work lose it: a failed COMMIT. */
-static void fail_kept(struct pg_job *from, const struct pg_job *to, int rc)
+static void fail_kept(struct store_job *from, const struct store_job *to, int rc)
 {
 	for (; from != to; from = from->next)
 		if (from->rc == STORE_OK)
@@ -1322,7 +1300,7 @@ static void fail_kept(struct pg_job *from, const struct pg_job *to, int rc)
 
 /* Runs one job on c; its result, STORE_ERROR if it kept going after one of
  * its statements failed (PostgreSQL then can keep none of its work). */
-static int run_job(struct pg_conn *c, struct pg_job *j)
+static int run_job(struct pg_conn *c, struct store_job *j)
 {
 	int rc;
 
@@ -1343,10 +1321,10 @@ static int run_job(struct pg_conn *c, struct pg_job *j)
  * job savepoint set when there is more than one). Returns the first job it
  * did not run: after a lost transaction the rest goes to a new one.
  */
-static struct pg_job *run_txn(struct pg_conn *c, struct pg_job *first)
+static struct store_job *run_txn(struct pg_conn *c, struct store_job *first)
 {
 	int savepoints = first->next != NULL;
-	struct pg_job *j;
+	struct store_job *j;
 
 	for (j = first; j; j = j->next) {
 		int rc = run_job(c, j), last = !j->next, committed = 0, erc;
@@ -1392,9 +1370,10 @@ static struct pg_job *run_txn(struct pg_conn *c, struct pg_job *first)
 	return NULL;
 }
 
-static void run_batch(struct pg_store *s, struct pg_job *batch)
+static void run_batch(void *owner, struct store_job *batch)
 {
-	struct pg_job *j = batch;
+	struct pg_store *s = owner;
+	struct store_job *j = batch;
 	int retried = 0;
 
 	while (j) {
@@ -1426,157 +1405,15 @@ static void run_batch(struct pg_store *s, struct pg_job *batch)
 	}
 }
 
-/* Tells every job of the batch its result, in queue order, then recycles the
- * async ones. */
-static void finish_batch(struct pg_store *s, struct pg_job *batch)
-{
-	struct pg_job *j, *next, *spent = NULL, *spare = NULL;
-
-	for (j = batch; j; j = next) {
-		next = j->next;
-		if (j->wake) {
-			/* j lives in the waiter's frame: untouchable after the post. */
-			sem_post(j->wake);
-			continue;
-		}
-		if (j->done)
-			j->done(j->arg, j->rc);
-		j->next = spent;
-		spent = j;
-	}
-	if (!spent)
-		return;
-	pthread_mutex_lock(&s->lock);
-	for (j = spent; j; j = next) {
-		next = j->next;
-		if (s->nfree < PG_FREE_JOBS_MAX) {
-			j->next = s->free_jobs;
-			s->free_jobs = j;
-			s->nfree++;
-		} else {
-			j->next = spare;
-			spare = j;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	for (j = spare; j; j = next) {
-		next = j->next;
-		free(j);
-	}
-}
-
-static void *writer_main(void *p)
-{
-	struct pg_store *s = p;
-	struct pg_job *batch, *last;
-	size_t n;
-
-	writer_of = s;
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->head && !s->stopping)
-			pthread_cond_wait(&s->work, &s->lock);
-		if (!s->head)
-			break;
-		batch = last = s->head;
-		for (n = 1; n < PG_BATCH_MAX && last->next; n++)
-			last = last->next;
-		s->head = last->next;
-		if (!s->head)
-			s->tail = NULL;
-		last->next = NULL;
-		if (s->queued >= PG_QUEUE_MAX)
-			pthread_cond_broadcast(&s->room);
-		s->queued -= n;
-		/* more left: another writer may start on it now */
-		if (s->head)
-			pthread_cond_signal(&s->work);
-		pthread_mutex_unlock(&s->lock);
-		run_batch(s, batch);
-		finish_batch(s, batch);
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
-/* Called with s->lock held; -1 once store_close has begun. A writer never
- * waits for room (it is what makes it) and may still queue while closing:
- * the writers drain the queue before they stop. */
-static int enqueue(struct pg_store *s, struct pg_job *j)
-{
-	int writer = writer_of == s;
-
-	while (s->queued >= PG_QUEUE_MAX && !s->stopping && !writer)
-		pthread_cond_wait(&s->room, &s->lock);
-	if (s->stopping && !writer)
-		return -1;
-	j->next = NULL;
-	if (s->tail)
-		s->tail->next = j;
-	else
-		s->head = j;
-	s->tail = j;
-	s->queued++;
-	pthread_cond_signal(&s->work);
-	return 0;
-}
-
 static int pg_write(struct store *sb, store_job_fn fn, void *arg)
 {
-	/* One per thread, never destroyed: sem_post may still be touching it
-	 * after the waiter has woken, and a thread waits for one write at a time. */
-	static _Thread_local sem_t wake;
-	static _Thread_local int wake_ready;
-	struct pg_store *s = (struct pg_store *)sb;
-	struct pg_job j = { .fn = fn, .arg = arg };
-	int rc;
-
-	if (writer_of == s) {
-		log_msg(LOG_ERROR, "store: store_write called from a write job; refused");
-		return STORE_ERROR;
-	}
-	if (!wake_ready) {
-		sem_init(&wake, 0, 0);
-		wake_ready = 1;
-	}
-	j.wake = &wake;
-	pthread_mutex_lock(&s->lock);
-	rc = enqueue(s, &j);
-	pthread_mutex_unlock(&s->lock);
-	if (rc != 0)
-		return STORE_UNAVAILABLE;
-	while (sem_wait(&wake) != 0)
-		;	/* EINTR */
-	return j.rc;
+	return jobq_write(&((struct pg_store *)sb)->jobs, fn, arg);
 }
 
 static void pg_write_async(struct store *sb, store_job_fn fn, void *arg,
 			   void (*done)(void *arg, int rc))
 {
-	struct pg_store *s = (struct pg_store *)sb;
-	struct pg_job *j;
-
-	pthread_mutex_lock(&s->lock);
-	j = s->free_jobs;
-	if (j) {
-		s->free_jobs = j->next;
-		s->nfree--;
-	} else {
-		j = xmalloc(sizeof *j);
-	}
-	*j = (struct pg_job){ .fn = fn, .arg = arg, .done = done };
-	if (enqueue(s, j) == 0) {
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
-	j->next = s->free_jobs;
-	s->free_jobs = j;
-	s->nfree++;
-	pthread_mutex_unlock(&s->lock);
-	/* Used after store_close began: no writer is left to call done. */
-	if (done)
-		done(arg, STORE_UNAVAILABLE);
+	jobq_write_async(&((struct pg_store *)sb)->jobs, fn, arg, done);
 }
 
 /* --- open, migrate, close ------------------------------------------------ */
@@ -1584,7 +1421,6 @@ static void pg_write_async(struct store *sb, store_job_fn fn, void *arg,
 static void pg_free(struct pg_store *s)
 {
 	struct pg_conn *c, *next;
-	struct pg_job *j;
 
 	if (s->have_key)
 		pthread_key_delete(s->key);
@@ -1592,13 +1428,7 @@ static void pg_free(struct pg_store *s)
 		next = c->next_all;
 		conn_free(c);
 	}
-	while ((j = s->free_jobs)) {
-		s->free_jobs = j->next;
-		free(j);
-	}
-	pthread_cond_destroy(&s->room);
-	pthread_cond_destroy(&s->work);
-	pthread_mutex_destroy(&s->lock);
+	jobq_destroy(&s->jobs);
 	pthread_cond_destroy(&s->pool_free);
 	pthread_mutex_destroy(&s->pool_lock);
 	free(s->conninfo);
@@ -1609,14 +1439,7 @@ static void pg_close(struct store *sb)
 {
 	struct pg_store *s = (struct pg_store *)sb;
 
-	pthread_mutex_lock(&s->lock);
-	s->stopping = 1;
-	pthread_cond_broadcast(&s->work);
-	pthread_cond_broadcast(&s->room);
-	pthread_mutex_unlock(&s->lock);
-	for (int i = 0; i < s->nrunning; i++)
-		pthread_join(s->writers[i], NULL);
-	s->nrunning = 0;
+	jobq_stop(&s->jobs);
 	pg_free(s);
 }
 
@@ -1713,14 +1536,10 @@ int postgres_store_open(const char *url, struct store **out, char *why, size_t w
 	struct pg_store *s = xcalloc(1, sizeof *s);
 	pthread_condattr_t ca;
 	struct pg_conn *c;
-	sigset_t all, old;
-	int rc;
 
 	s->base.ops = &pg_ops;
-	pthread_mutex_init(&s->lock, NULL);
+	jobq_init(&s->jobs, PG_BATCH_MAX, run_batch, s);
 	pthread_mutex_init(&s->pool_lock, NULL);
-	pthread_cond_init(&s->work, NULL);
-	pthread_cond_init(&s->room, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->pool_free, &ca);
@@ -1737,21 +1556,10 @@ int postgres_store_open(const char *url, struct store **out, char *why, size_t w
 		goto fail;
 	s->all = s->idle = c;
 	s->nopen = 1;
-	/* Signals belong to the main thread, not to the writers. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (int i = 0; i < s->nwriters; i++) {
-		rc = pthread_create(&s->writers[i], NULL, writer_main, s);
-		if (rc != 0) {
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-			snprintf(why, whylen, "cannot start a writer thread: %s", strerror(rc));
-			pg_close(&s->base);
-			return -1;
-		}
-		pthread_setname_np(s->writers[i], "store-writer");
-		s->nrunning++;
+	if (jobq_start(&s->jobs, s->nwriters, why, whylen)) {
+		pg_close(&s->base);
+		return -1;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	log_msg(LOG_INFO, "store: postgres %s, pool of %d, %d writers", s->label, s->pool_size,
 		s->nwriters);
 	*out = &s->base;

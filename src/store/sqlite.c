@@ -16,8 +16,9 @@
  * preparing text whose cached statement is already lent (a nested query)
  * gives an uncached statement, finalized by store_done.
  *
- * Writes. One thread owns the only write connection. Jobs are queued (FIFO,
- * ceiling SQ_QUEUE_MAX) and the writer takes up to SQ_BATCH_MAX at a time:
+ * Writes. One thread owns the only write connection. Jobs are queued
+ * (jobs.c, shared with the PostgreSQL store) and the writer runs up to
+ * SQ_BATCH_MAX at a time:
  * BEGIN IMMEDIATE, each job inside its own SAVEPOINT (released if it returns
  * STORE_OK, rolled back alone otherwise), one COMMIT at synchronous=FULL, and
  * only then does any job of the batch learn its result. One fsync is shared
@@ -55,14 +56,13 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "store/backend.h"
+#include "store/jobs.h"
 
 #define SQ_BUSY_MS		5000
 #define SQ_READER_CACHE_KIB	2048
 #define SQ_WRITER_CACHE_KIB	4096
 #define SQ_WAL_LIMIT_BYTES	(64 * 1024 * 1024)	/* WAL file kept after checkpoints */
 #define SQ_BATCH_MAX		512			/* jobs per transaction */
-#define SQ_QUEUE_MAX		65536			/* queued jobs before producers wait */
-#define SQ_FREE_JOBS_MAX	1024			/* async job structs kept for reuse */
 #define SQ_BUCKETS		256			/* power of two, >= 2 * LIMIT_STMT_CACHE */
 #define SQ_SAVEPOINT		"rapport_job"
 
@@ -103,15 +103,6 @@ struct sq_conn {
 	pthread_mutex_t use;			/* held from acquire to release */
 };
 
-struct sq_job {
-	store_job_fn fn;
-	void *arg;
-	void (*done)(void *arg, int rc);
-	sem_t *wake;			/* a store_write caller waits on it; NULL: async */
-	int rc;
-	struct sq_job *next;
-};
-
 struct sq_store {
 	struct store base;
 	char *path;
@@ -124,22 +115,13 @@ struct sq_store {
 
 	struct sq_conn *wconn;
 	sqlite3_stmt *begin, *commit, *rollback, *savepoint, *release, *rollback_to;
-	pthread_t writer;
-	int writer_running;
 	int in_job;			/* writer thread only: the authorizer's switch */
 	sqlite3_stmt **batch_sql;	/* writer thread only: store_batch_sql, prepared */
 	int nbatch_sql;
 	atomic_int batch_sql_stale;	/* set by migrations: prepare them again */
 	atomic_uint_fast64_t commits;	/* batches this process committed */
 
-	pthread_mutex_t lock;		/* everything below */
-	pthread_cond_t work;		/* the writer waits for jobs */
-	pthread_cond_t room;		/* producers wait for queue space */
-	struct sq_job *head, *tail;
-	size_t queued;
-	struct sq_job *free_jobs;
-	size_t nfree;
-	int stopping;
+	struct jobq jobs;		/* one writer thread */
 };
 
 static const struct store_ops sq_ops;
@@ -740,7 +722,7 @@ static int ctl(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int run_job(struct sq_store *s, struct sq_job *j)
+static int run_job(struct sq_store *s, struct store_job *j)
 {
 	struct sq_conn *c = s->wconn;
 	int rc;
@@ -821,16 +803,17 @@ static int batch_sql_run(struct sq_store *s)
 	return rc;
 }
 
-static void fail_jobs(struct sq_job *from, const struct sq_job *to, int rc)
+static void fail_jobs(struct store_job *from, const struct store_job *to, int rc)
 {
 	for (; from != to; from = from->next)
 		from->rc = rc;
 }
 
-static void run_batch(struct sq_store *s, struct sq_job *batch)
+static void run_batch(void *owner, struct store_job *batch)
 {
+	struct sq_store *s = owner;
 	sqlite3 *db = s->wconn->db;
-	struct sq_job *j, *txn = NULL;	/* first job of the open transaction */
+	struct store_job *j, *txn = NULL;	/* first job of the open transaction */
 	int rc;
 
 	for (j = batch; j; j = j->next) {
@@ -877,168 +860,24 @@ static void run_batch(struct sq_store *s, struct sq_job *batch)
 	readers_sweep(s);
 }
 
-/* Tells every job of the batch its result, in queue order, then recycles the
- * async ones. */
-static void finish_batch(struct sq_store *s, struct sq_job *batch)
-{
-	struct sq_job *j, *next, *spent = NULL, *spare = NULL;
-
-	for (j = batch; j; j = next) {
-		next = j->next;
-		if (j->wake) {
-			/* A semaphore, not the queue lock and a condvar: the
-			 * woken waiter does not then fight the writer for the
-			 * lock. j lives in the waiter's frame: untouchable
-			 * after the post. */
-			sem_post(j->wake);
-			continue;
-		}
-		if (j->done)
-			j->done(j->arg, j->rc);
-		j->next = spent;
-		spent = j;
-	}
-	if (!spent)
-		return;
-	pthread_mutex_lock(&s->lock);
-	for (j = spent; j; j = next) {
-		next = j->next;
-		if (s->nfree < SQ_FREE_JOBS_MAX) {
-			j->next = s->free_jobs;
-			s->free_jobs = j;
-			s->nfree++;
-		} else {
-			j->next = spare;
-			spare = j;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	for (j = spare; j; j = next) {
-		next = j->next;
-		free(j);
-	}
-}
-
-static void *writer_main(void *p)
-{
-	struct sq_store *s = p;
-	struct sq_job *batch, *last;
-	size_t n;
-
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		while (!s->head && !s->stopping)
-			pthread_cond_wait(&s->work, &s->lock);
-		if (!s->head)
-			break;
-		batch = last = s->head;
-		for (n = 1; n < SQ_BATCH_MAX && last->next; n++)
-			last = last->next;
-		s->head = last->next;
-		if (!s->head)
-			s->tail = NULL;
-		last->next = NULL;
-		if (s->queued >= SQ_QUEUE_MAX)
-			pthread_cond_broadcast(&s->room);
-		s->queued -= n;
-		pthread_mutex_unlock(&s->lock);
-		run_batch(s, batch);
-		finish_batch(s, batch);
-		pthread_mutex_lock(&s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return NULL;
-}
-
-static int on_writer(const struct sq_store *s)
-{
-	return s->writer_running && pthread_equal(pthread_self(), s->writer);
-}
-
-/* Called with s->lock held; -1 once store_close has begun. The writer itself
- * never waits for room (it is the one that makes it) and may still queue
- * while closing: it drains the queue before it stops. */
-static int enqueue(struct sq_store *s, struct sq_job *j)
-{
-	int writer = on_writer(s);
-
-	while (s->queued >= SQ_QUEUE_MAX && !s->stopping && !writer)
-		pthread_cond_wait(&s->room, &s->lock);
-	if (s->stopping && !writer)
-		return -1;
-	j->next = NULL;
-	if (s->tail)
-		s->tail->next = j;
-	else
-		s->head = j;
-	s->tail = j;
-	s->queued++;
-	pthread_cond_signal(&s->work);
-	return 0;
-}
-
 static int sq_write(struct store *sb, store_job_fn fn, void *arg)
 {
-	/* One per thread, never destroyed: sem_post may still be touching it
-	 * after the waiter has woken, and a thread waits for one write at a time. */
-	static _Thread_local sem_t wake;
-	static _Thread_local int wake_ready;
 	struct sq_store *s = (struct sq_store *)sb;
-	struct sq_job j = { .fn = fn, .arg = arg };
-	int rc;
+	int rc = jobq_write(&s->jobs, fn, arg);
+	/* A read connection this thread holds must now see the write. */
+	struct sq_conn *c = s->have_key ? pthread_getspecific(s->reader_key) : NULL;
 
-	if (on_writer(s)) {
-		log_msg(LOG_ERROR, "store: store_write called from a write job; refused");
-		return STORE_ERROR;
-	}
-	if (!wake_ready) {
-		sem_init(&wake, 0, 0);
-		wake_ready = 1;
-	}
-	j.wake = &wake;
-	pthread_mutex_lock(&s->lock);
-	rc = enqueue(s, &j);
-	pthread_mutex_unlock(&s->lock);
-	if (rc != 0)
-		return STORE_UNAVAILABLE;
-	while (sem_wait(&wake) != 0)
-		;	/* EINTR */
-	{
-		/* A read connection this thread holds must now see the write. */
-		struct sq_conn *c = s->have_key ? pthread_getspecific(s->reader_key) : NULL;
-
-		if (c && c->depth > 0)
-			sq_refresh(&c->base);
-	}
-	return j.rc;
+	if (c && c->depth > 0)
+		sq_refresh(&c->base);
+	return rc;
 }
 
 static void sq_write_async(struct store *sb, store_job_fn fn, void *arg,
 			   void (*done)(void *arg, int rc))
 {
 	struct sq_store *s = (struct sq_store *)sb;
-	struct sq_job *j;
 
-	pthread_mutex_lock(&s->lock);
-	j = s->free_jobs;
-	if (j) {
-		s->free_jobs = j->next;
-		s->nfree--;
-	} else {
-		j = xmalloc(sizeof *j);
-	}
-	*j = (struct sq_job){ .fn = fn, .arg = arg, .done = done };
-	if (enqueue(s, j) == 0) {
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
-	j->next = s->free_jobs;
-	s->free_jobs = j;
-	s->nfree++;
-	pthread_mutex_unlock(&s->lock);
-	/* Used after store_close began: no writer is left to call done. */
-	if (done)
-		done(arg, STORE_UNAVAILABLE);
+	jobq_write_async(&s->jobs, fn, arg, done);
 }
 
 /* --- open, migrate, close ------------------------------------------------ */
@@ -1046,7 +885,6 @@ static void sq_write_async(struct store *sb, store_job_fn fn, void *arg,
 static void sq_free(struct sq_store *s)
 {
 	struct sq_conn *c, *next;
-	struct sq_job *j;
 
 	if (s->have_key)
 		pthread_key_delete(s->reader_key);
@@ -1062,13 +900,7 @@ static void sq_free(struct sq_store *s)
 	sqlite3_finalize(s->rollback_to);
 	batch_sql_free(s);
 	conn_close(s->wconn);
-	while ((j = s->free_jobs)) {
-		s->free_jobs = j->next;
-		free(j);
-	}
-	pthread_cond_destroy(&s->room);
-	pthread_cond_destroy(&s->work);
-	pthread_mutex_destroy(&s->lock);
+	jobq_destroy(&s->jobs);
 	pthread_mutex_destroy(&s->conns_lock);
 	free(s->path);
 	free(s);
@@ -1078,14 +910,7 @@ static void sq_close(struct store *sb)
 {
 	struct sq_store *s = (struct sq_store *)sb;
 
-	pthread_mutex_lock(&s->lock);
-	s->stopping = 1;
-	pthread_cond_broadcast(&s->work);
-	pthread_cond_broadcast(&s->room);
-	pthread_mutex_unlock(&s->lock);
-	if (s->writer_running)
-		pthread_join(s->writer, NULL);
-	s->writer_running = 0;
+	jobq_stop(&s->jobs);
 	sq_free(s);
 }
 
@@ -1158,7 +983,6 @@ int sqlite_store_open(const char *path, struct store **out, char *why, size_t wh
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct sq_store *s;
-	sigset_t all, old;
 	int rc;
 
 	if (check_path(path, why, whylen))
@@ -1167,10 +991,8 @@ int sqlite_store_open(const char *path, struct store **out, char *why, size_t wh
 	s = xcalloc(1, sizeof *s);
 	s->base.ops = &sq_ops;
 	s->path = xstrdup(path);
-	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
-	pthread_cond_init(&s->work, NULL);
-	pthread_cond_init(&s->room, NULL);
+	jobq_init(&s->jobs, SQ_BATCH_MAX, run_batch, s);
 	if (pthread_key_create(&s->reader_key, reader_exit) != 0) {
 		snprintf(why, whylen, "cannot create a thread key for database %s", path);
 		goto fail;
@@ -1195,17 +1017,8 @@ int sqlite_store_open(const char *path, struct store **out, char *why, size_t wh
 		snprintf(why, whylen, "database %s: %s", path, sqlite3_errmsg(s->wconn->db));
 		goto fail;
 	}
-	/* Signals belong to the main thread, not to the writer. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&s->writer, NULL, writer_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		snprintf(why, whylen, "cannot start the writer thread: %s", strerror(rc));
+	if (jobq_start(&s->jobs, 1, why, whylen))
 		goto fail;
-	}
-	pthread_setname_np(s->writer, "store-writer");
-	s->writer_running = 1;
 	*out = &s->base;
 	return 0;
 fail:
