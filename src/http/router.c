@@ -141,38 +141,53 @@ static int parse_body(struct request *r)
 	return 0;
 }
 
+int router_find(const char *method, const char *path, const struct entity **ent,
+		int64_t *id, char *allow, size_t allow_len)
+{
+	struct request scratch;
+	int any = 0;
+
+	if (allow_len)
+		allow[0] = '\0';
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		scratch.entity = NULL;
+		scratch.id = 0;
+		if (!match(routes[i].pattern, path, &scratch))
+			continue;
+		any = 1;
+		if (strcmp(routes[i].method, method) == 0) {
+			*ent = scratch.entity;
+			*id = scratch.id;
+			return (int)i;
+		}
+		if (allow_len && !strstr(allow, routes[i].method))
+			snprintf(allow + strlen(allow), allow_len - strlen(allow), "%s%s",
+				 allow[0] ? ", " : "", routes[i].method);
+	}
+	return any ? -2 : -1;
+}
+
 void router_dispatch(struct request *r)
 {
-	const struct route *found = NULL;
-	char allow[64] = "";
-	int any = 0;
+	const struct route *found;
+	char allow[64];
+	int i;
 
 	if (strlen(r->path) > LIMIT_URL_BYTES) {
 		resp_errorf(r, E_BAD_REQUEST, "the URL is longer than %d bytes", LIMIT_URL_BYTES);
 		return;
 	}
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		if (!match(routes[i].pattern, r->path, r))
-			continue;
-		any = 1;
-		if (strcmp(routes[i].method, r->method) == 0) {
-			found = &routes[i];
-			break;
-		}
-		if (!strstr(allow, routes[i].method))
-			snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
-				 allow[0] ? ", " : "", routes[i].method);
-	}
-	if (!found) {
-		if (!any) {
-			resp_errorf(r, E_NO_ROUTE, "no such path: %.200s", r->path);
-		} else {
-			resp_errorf(r, E_METHOD, "%s is not allowed here; use %s", r->method, allow);
-			resp_header(r, "Allow", allow);
-		}
+	i = router_find(r->method, r->path, &r->entity, &r->id, allow, sizeof allow);
+	if (i == -1) {
+		resp_errorf(r, E_NO_ROUTE, "no such path: %.200s", r->path);
 		return;
 	}
-	match(found->pattern, r->path, r);
+	if (i == -2) {
+		resp_errorf(r, E_METHOD, "%s is not allowed here; use %s", r->method, allow);
+		resp_header(r, "Allow", allow);
+		return;
+	}
+	found = &routes[i];
 	if (!(found->flags & R_PUBLIC)) {
 		int rc = authenticate(r);
 
