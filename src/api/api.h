@@ -15,5 +15,6 @@ void api_create(struct request *r);
 void api_update(struct request *r);
 void api_delete(struct request *r);
 void api_timeline(struct request *r);
+void api_history(struct request *r);
 
 #endif

@@ -96,6 +96,14 @@ static json_t *field_schema(const struct field *f)
 		json_object_set_new(s, "description", json_sprintf("ids of %s records",
 								   f->ref->name));
 		break;
+	case F_PASSWORD:
+		json_object_set_new(s, "type", json_string("string"));
+		json_object_set_new(s, "minLength", json_integer(10));
+		json_object_set_new(s, "writeOnly", json_true());
+		break;
+	case F_JSON:
+		json_object_set_new(s, "type", json_string("object"));
+		break;
 	}
 	if (f->doc)
 		json_object_set_new(s, "description", json_string(f->doc));
@@ -105,6 +113,8 @@ static json_t *field_schema(const struct field *f)
 	}
 	if (f->immutable)
 		json_object_set_new(s, "x-immutable", json_true());
+	if (f->readonly)
+		json_object_set_new(s, "readOnly", json_true());
 	return s;
 }
 
@@ -119,8 +129,9 @@ static json_t *entity_schema(const struct entity *ent)
 							   "format", "date-time", "readOnly", 1));
 	json_object_set_new(props, "version", json_pack("{s:s, s:b}", "type", "integer",
 							"readOnly", 1));
-	json_object_set_new(props, "owner_id", json_pack("{s:[s,s], s:b}", "type", "integer",
-							 "null", "readOnly", 1));
+	json_object_set_new(props, "owner_id", json_pack("{s:[s,s], s:s}", "type", "integer",
+							 "null", "description",
+							 "The user who owns it; the creator by default"));
 	for (size_t i = 0; i < ent->nfields; i++) {
 		json_object_set_new(props, ent->fields[i].name, field_schema(&ent->fields[i]));
 		if (ent->fields[i].required)
@@ -200,13 +211,28 @@ static json_t *build_openapi(void)
 
 	for (size_t i = 0; entities[i]; i++) {
 		const struct entity *ent = entities[i];
-		char coll[96], one[112];
+		char coll[96], one[112], hist[128];
 		json_t *body = json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content",
 					 "application/json", "schema", ref(ent->name));
 
 		snprintf(coll, sizeof coll, "/api/v1/%s", ent->collection);
 		snprintf(one, sizeof one, "/api/v1/%s/{id}", ent->collection);
 		json_object_set_new(schemas, ent->name, entity_schema(ent));
+		if (ent->read_only) {
+			json_object_set_new(paths, coll, json_pack("{s:{s:s, s:o, s:o}}",
+				"get", "summary", ent->doc, "parameters", list_params(ent),
+				"responses", responses(200, page_schema(ent->name), "A page")));
+			json_object_set_new(paths, one, json_pack("{s:O, s:{s:o}}",
+				"parameters", id_param,
+				"get", "responses", responses(200, ref(ent->name), "The record")));
+			json_decref(body);
+			continue;
+		}
+		snprintf(hist, sizeof hist, "/api/v1/%s/{id}/history", ent->collection);
+		json_object_set_new(paths, hist, json_pack("{s:O, s:{s:s, s:o}}",
+			"parameters", id_param, "get", "summary",
+			"The audit rows of the record, newest first", "responses",
+			responses(200, page_schema("audit"), "A page")));
 		json_object_set_new(paths, coll, json_pack(
 			"{s:{s:s, s:o, s:o}, s:{s:s, s:O, s:[{s:s, s:s, s:{s:s}}], s:o}}",
 			"get", "summary", ent->doc, "parameters", list_params(ent),

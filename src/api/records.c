@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "../domain/access.h"
 #include "../http/request.h"
 #include "../store/store.h"
 #include "api.h"
@@ -39,14 +40,30 @@ static int64_t if_match(struct request *r)
 	return v;
 }
 
+/*
+ * What can be refused before the store is asked, whatever the record: the
+ * entity takes no writes (405), or the credentials may change nothing of it
+ * (403). The rules that depend on the record run in the write job.
+ */
 static int can_write(struct request *r)
 {
-	if (r->entity->admin_write && strcmp(r->who.role, "admin") != 0) {
-		resp_errorf(r, E_FORBIDDEN, "only admins may change %s", r->entity->collection);
+	const struct role_rule *rule = access_role(r->who.role);
+
+	if (r->entity->read_only) {
+		resp_errorf(r, E_METHOD, "%s cannot be changed; use GET", r->entity->collection);
+		resp_header(r, "Allow", "GET");
 		return 0;
 	}
-	if (strcmp(r->who.role, "viewer") == 0) {
-		resp_errorf(r, E_FORBIDDEN, "viewers may not change records");
+	if (r->who.read_only) {
+		resp_errorf(r, E_FORBIDDEN, "this token may only read");
+		return 0;
+	}
+	if (rule->write == W_NONE) {
+		resp_errorf(r, E_FORBIDDEN, "a %s may not change records", r->who.role);
+		return 0;
+	}
+	if ((r->entity->admin_write || r->entity->access != ACCESS_SCOPED) && !rule->directory) {
+		resp_errorf(r, E_FORBIDDEN, "only admins may change %s", r->entity->collection);
 		return 0;
 	}
 	return 1;
@@ -65,7 +82,7 @@ void api_get(struct request *r)
 		return;
 	}
 	buf_init(&b, LIMIT_RESPONSE_BYTES);
-	if (record_get_text(c, r->entity, r->id, &b, &version, &e) != 0) {
+	if (record_get_text(c, r->entity, r->id, &r->who, &b, &version, &e) != 0) {
 		store_release(c);
 		buf_free(&b);
 		resp_error(r, &e);
@@ -78,7 +95,7 @@ void api_get(struct request *r)
 	resp_text(r, 200, "application/json", b.data, b.len);
 }
 
-static void list(struct request *r, const struct list_param *forced, const char *sort)
+static void list(struct request *r, const struct list_opts *o)
 {
 	struct store_conn *c = store_acquire(r->store);
 	struct err e = { 0 };
@@ -90,7 +107,7 @@ static void list(struct request *r, const struct list_param *forced, const char 
 		return;
 	}
 	buf_init(&b, LIMIT_RESPONSE_BYTES);
-	rc = record_list_text(r->store, c, r->entity, r->params, r->nparams, forced, sort, &b, &e);
+	rc = record_list_text(r->store, c, r->entity, r->params, r->nparams, o, &b, &e);
 	store_release(c);
 	if (rc != 0) {
 		buf_free(&b);
@@ -103,31 +120,69 @@ static void list(struct request *r, const struct list_param *forced, const char 
 
 void api_list(struct request *r)
 {
-	list(r, NULL, NULL);
+	struct list_opts o = { .who = &r->who };
+
+	/* the audit trail is asked for by ?entity=...&id=... */
+	if (r->entity == &audit_entity)
+		for (size_t i = 0; i < r->nparams; i++)
+			if (strcmp(r->params[i].key, "id") == 0)
+				r->params[i].key = "record_id";
+	list(r, &o);
+}
+
+/* 1 if who may read the record the path names; else answers and returns 0. */
+static int readable(struct request *r, const struct entity *ent)
+{
+	struct store_conn *c = store_acquire(r->store);
+	struct err e = { 0 };
+	json_t *rec;
+
+	if (!c) {
+		resp_errorf(r, E_UNAVAILABLE, NULL);
+		return 0;
+	}
+	rec = record_get(c, ent, r->id, &r->who, &e);
+	store_release(c);
+	if (!rec) {
+		resp_error(r, &e);
+		err_clear(&e);
+		return 0;
+	}
+	json_decref(rec);
+	return 1;
 }
 
 void api_timeline(struct request *r)
 {
-	struct store_conn *c = store_acquire(r->store);
 	struct list_param forced = { "organization_id", NULL };
+	struct list_opts o = { .who = &r->who, .forced = &forced, .nforced = 1,
+			       .default_sort = "-occurred_at" };
 	char id[24];
-	int rc;
 
-	if (!c) {
-		resp_errorf(r, E_UNAVAILABLE, NULL);
+	if (!readable(r, &organization_entity))
 		return;
-	}
-	rc = record_exists(c, &organization_entity, r->id);
-	store_release(c);
-	if (rc != 1) {
-		resp_errorf(r, rc < 0 ? E_UNAVAILABLE : E_NOT_FOUND,
-			    rc < 0 ? NULL : "no organization with id %lld", (long long)r->id);
-		return;
-	}
 	snprintf(id, sizeof id, "%lld", (long long)r->id);
 	forced.value = id;
 	r->entity = &interaction_entity;
-	list(r, &forced, "-occurred_at");
+	list(r, &o);
+}
+
+void api_history(struct request *r)
+{
+	struct list_param forced[2] = { { "entity", r->entity->name }, { "record_id", NULL } };
+	struct list_opts o = { .forced = forced, .nforced = 2, .default_sort = "-id" };
+	char id[24];
+
+	if (r->entity->read_only) {
+		resp_errorf(r, E_NO_ROUTE, "%s have no history", r->entity->collection);
+		return;
+	}
+	if (!readable(r, r->entity))
+		return;
+	snprintf(id, sizeof id, "%lld", (long long)r->id);
+	forced[1].value = id;
+	r->entity = &audit_entity;
+	list(r, &o);	/* whoever reads the record reads its history */
 }
 
 /* ---- writes ---- */
@@ -136,6 +191,7 @@ struct write_job {
 	const struct entity *ent;
 	json_t *input;
 	int64_t id, version, user_id;
+	struct principal who;
 	const char *collection;
 	char key[LIMIT_IDEMPOTENCY_KEY + 1];	/* Idempotency-Key or "" */
 	char hash[65];				/* of method, path and body */
@@ -165,6 +221,7 @@ static struct write_job *job_new(struct request *r, json_t *input)
 	j->input = input;
 	j->id = r->id;
 	j->user_id = r->who.user_id;
+	j->who = r->who;
 	return j;
 }
 
@@ -256,7 +313,7 @@ static int create_job(struct store_conn *c, void *p)
 		if (rc != 0)
 			return rc < 0 ? STORE_ERROR : STORE_ABORT;
 	}
-	rc = record_insert(c, j->ent, j->input, j->user_id, &rec, &j->e);
+	rc = record_insert(c, j->ent, j->input, &j->who, &rec, &j->e);
 	if (rc != STORE_OK)
 		return rc;
 	job_answer(j, 201, rec);
@@ -269,7 +326,7 @@ static int update_job(struct store_conn *c, void *p)
 {
 	struct write_job *j = p;
 	json_t *rec;
-	int rc = record_update(c, j->ent, j->id, j->version, j->input, &rec, &j->e);
+	int rc = record_update(c, j->ent, j->id, j->version, j->input, &j->who, &rec, &j->e);
 
 	if (rc == STORE_OK)
 		job_answer(j, 200, rec);
@@ -279,7 +336,7 @@ static int update_job(struct store_conn *c, void *p)
 static int delete_job(struct store_conn *c, void *p)
 {
 	struct write_job *j = p;
-	int rc = record_delete(c, j->ent, j->id, j->version, &j->e);
+	int rc = record_delete(c, j->ent, j->id, j->version, &j->who, &j->e);
 
 	if (rc == STORE_OK)
 		j->status = 204;

@@ -76,12 +76,15 @@ static const struct known_table {
 	{ "settings", { "key" }, "t" },
 	{ "users", { "id" }, "i" },
 	{ "tokens", { "id" }, "i" },			/* -> users */
+	{ "user_teams", { "user_id", "team_id" }, "ii" },
+	{ "user_units", { "user_id", "unit_id" }, "ii" },
 	{ "idempotency", { "user_id", "key" }, "it" },
 	{ "custom_fields", { "id" }, "i" },		/* -> users */
 	{ "organizations", { "id" }, "i" },		/* -> users, organizations */
 	{ "people", { "id" }, "i" },			/* -> users */
 	{ "affiliations", { "id" }, "i" },		/* -> people, organizations */
 	{ "interactions", { "id" }, "i" },		/* -> organizations, interactions */
+	{ "teams", { "id" }, "i" },			/* -> users, organizations */
 };
 
 /* Columns every record table has besides its entity's fields (entity.h). */
@@ -378,8 +381,10 @@ static int check_entity_columns(const struct table *t, char *why, size_t whylen)
 				return -1;
 			}
 		for (size_t f = 0; f < ent->nfields; f++)
-			if (strv_find(&t->cols, ent->fields[f].name) < 0) {
+			if (strv_find(&t->cols, ent->fields[f].column ? ent->fields[f].column :
+				      ent->fields[f].name) < 0) {
 				snprintf(why, whylen, "table %s has no column %s", t->name,
+					 ent->fields[f].column ? ent->fields[f].column :
 					 ent->fields[f].name);
 				return -1;
 			}

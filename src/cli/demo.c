@@ -86,7 +86,7 @@ static const struct {
 };
 
 struct demo_job {
-	long long owner;
+	struct principal who;	/* the admin, owner of everything */
 	int64_t org_ids[sizeof orgs / sizeof orgs[0]];
 	int64_t person_ids[sizeof people / sizeof people[0]];
 	struct err e;
@@ -103,7 +103,7 @@ static int insert_text(struct store_conn *c, struct demo_job *j, const struct en
 	json_decref(in);
 	if (!input)
 		return STORE_ABORT;
-	rc = record_insert(c, ent, input, j->owner, &rec, &j->e);
+	rc = record_insert(c, ent, input, &j->who, &rec, &j->e);
 	json_decref(input);
 	if (rc != STORE_OK)
 		return rc;
@@ -177,7 +177,7 @@ static int count_orgs(struct store *s)
 
 int cli_demo(struct store *s, long long owner_id)
 {
-	struct demo_job j = { .owner = owner_id };
+	struct demo_job j = { .who = { .user_id = owner_id, .role = "admin" } };
 	int n = count_orgs(s), rc;
 
 	if (n != 0) {

@@ -25,6 +25,13 @@ int auth_init(void)
 	return 0;
 }
 
+int auth_password_hash(const char *password, char out[AUTH_HASH_BYTES])
+{
+	_Static_assert(AUTH_HASH_BYTES >= crypto_pwhash_STRBYTES, "room for a hash");
+	return crypto_pwhash_str_alg(out, password, strlen(password), PW_OPS, PW_MEM,
+				     crypto_pwhash_ALG_ARGON2ID13) == 0 ? 0 : -1;
+}
+
 static void token_hash(const char *token, char out[65])
 {
 	unsigned char h[32];

@@ -20,6 +20,7 @@ struct principal {
 	char email[256];
 	char name[201];
 	int is_session;
+	int read_only;		/* an API token of scope "read" */
 };
 
 #define AUTH_TOKEN_BYTES 64	/* "rp_" + 43 base64url chars + NUL, with room */
@@ -51,6 +52,10 @@ int auth_token_lookup(struct store_conn *c, const char *token, struct principal 
  */
 int auth_password_check(struct store_conn *c, const char *email, const char *password,
 			struct principal *p);
+
+#define AUTH_HASH_BYTES 128	/* an argon2id hash string, with room */
+/* The argon2id hash of a password, for storing; 0 or -1. */
+int auth_password_hash(const char *password, char out[AUTH_HASH_BYTES]);
 
 /* 32 random bytes as 43 base64url characters. */
 void auth_random_text(char out[48]);

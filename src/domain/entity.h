@@ -31,7 +31,19 @@ enum ftype {
 	F_DATE,		/* YYYY-MM-DD */
 	F_STRLIST,	/* array of strings (each at most .max), stored as JSON */
 	F_IDLIST,	/* array of ids of .ref records, stored as JSON */
+	F_PASSWORD,	/* write-only: stored as an argon2id hash in .column, never shown */
+	F_JSON,		/* a JSON object the server writes; read-only */
 };
+
+/*
+ * How the access rules (access.c) apply to an entity. SCOPED records belong
+ * to a business unit (their business_unit_id field) and an owner, and may
+ * belong to one side of the company (client or business, see side_kind and
+ * side_via); DIRECTORY records (users, teams, custom fields) are read by
+ * everyone signed in and changed by admins; AUDIT rows are read by admins,
+ * and by managers within their business units, and changed by nobody.
+ */
+enum access_kind { ACCESS_SCOPED = 0, ACCESS_DIRECTORY, ACCESS_AUDIT };
 
 struct entity;
 
@@ -43,12 +55,15 @@ struct field {
 	const char *const *values;	/* F_ENUM: NULL-terminated */
 	const struct entity *ref;	/* F_REF, F_IDLIST */
 	const char *doc;		/* one line for the OpenAPI document */
+	const char *column;		/* the SQL column when it is not .name */
 	unsigned required : 1;		/* must be given on create, never null */
 	unsigned filter : 1;		/* ?name=value on lists */
 	unsigned sort : 1;		/* ?sort=name or -name */
 	unsigned search : 1;		/* covered by q (documentation; FTS is in SQL) */
 	unsigned immutable : 1;		/* set on create, refused on update */
 	unsigned deflt_false : 1;	/* F_BOOL defaulting to false when absent */
+	unsigned unit : 1;		/* F_REF/F_IDLIST of organizations that are business units */
+	unsigned readonly : 1;		/* written by the server only */
 };
 
 /*
@@ -59,6 +74,13 @@ struct field {
  */
 typedef int (*entity_check_fn)(const struct entity *ent, struct store_conn *c,
 			       json_t *rec, json_t *old, struct err *e);
+/*
+ * Called in the write transaction after the row was written: rec is the
+ * stored record (NULL after a delete), old the one before (NULL on create),
+ * input what the request gave (NULL on delete). Returns a store code.
+ */
+typedef int (*entity_after_fn)(const struct entity *ent, struct store_conn *c,
+			       json_t *rec, json_t *old, json_t *input, struct err *e);
 
 struct entity {
 	const char *name;		/* singular, as custom fields name it */
@@ -70,7 +92,13 @@ struct entity {
 	const struct field *fields;
 	size_t nfields;
 	entity_check_fn check;
+	entity_after_fn after;
+	enum access_kind access;
+	const char *side_kind;		/* SCOPED: the field whose value (an organization
+					 * kind) puts the record on a side */
+	const char *side_via;		/* SCOPED: the organization field whose kind does */
 	unsigned admin_write : 1;	/* only admins create, change or delete */
+	unsigned read_only : 1;		/* no route creates, changes or deletes these */
 	unsigned no_custom : 1;		/* no custom fields can be declared */
 	unsigned fts_prefix : 1;	/* q's last word also matches as a prefix */
 };
@@ -83,7 +111,9 @@ extern const struct entity person_entity;
 extern const struct entity affiliation_entity;
 extern const struct entity interaction_entity;
 extern const struct entity custom_field_entity;
-extern const struct entity user_entity;	/* referenced only; no CRUD here */
+extern const struct entity user_entity;
+extern const struct entity team_entity;
+extern const struct entity audit_entity;
 
 const struct entity *entity_by_collection(const char *collection, size_t len);
 const struct entity *entity_by_name(const char *name);

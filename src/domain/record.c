@@ -20,6 +20,8 @@
 #include "../lib/limits.h"
 #include "../lib/util.h"
 #include "../store/store.h"
+#include "access.h"
+#include "audit.h"
 #include "rules.h"
 
 #define NCOMMON 7
@@ -41,6 +43,12 @@ static struct entity_sql sqls[16];
 static size_t nsqls;
 static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
 
+/* The SQL column of a field. */
+static const char *fcol(const struct field *f)
+{
+	return f->column ? f->column : f->name;
+}
+
 static void build_sql(const struct entity *ent)
 {
 	struct entity_sql *q = &sqls[nsqls++];
@@ -52,14 +60,20 @@ static void build_sql(const struct entity *ent)
 	for (int i = 0; i < NCOMMON; i++)
 		buf_printf(&b, "%st.%s", i ? ", " : "", common_cols[i]);
 	for (size_t i = 0; i < ent->nfields; i++)
-		buf_printf(&b, ", t.%s", ent->fields[i].name);
+		if (ent->fields[i].type == F_PASSWORD)	/* never read back */
+			buf_puts(&b, ", NULL");
+		else
+			buf_printf(&b, ", t.%s", fcol(&ent->fields[i]));
 	q->cols = xstrdup(b.data);
 	/* the same columns unqualified, for RETURNING */
 	buf_reset(&b);
 	for (int i = 0; i < NCOMMON; i++)
 		buf_printf(&b, "%s%s", i ? ", " : "", common_cols[i]);
 	for (size_t i = 0; i < ent->nfields; i++)
-		buf_printf(&b, ", %s", ent->fields[i].name);
+		if (ent->fields[i].type == F_PASSWORD)
+			buf_puts(&b, ", NULL");
+		else
+			buf_printf(&b, ", %s", fcol(&ent->fields[i]));
 	returning = xstrdup(b.data);
 
 	buf_reset(&b);
@@ -70,7 +84,7 @@ static void build_sql(const struct entity *ent)
 	buf_printf(&b, "INSERT INTO %s (created_at, updated_at, version, owner_id, tags, custom",
 		   ent->table);
 	for (size_t i = 0; i < ent->nfields; i++)
-		buf_printf(&b, ", %s", ent->fields[i].name);
+		buf_printf(&b, ", %s", fcol(&ent->fields[i]));
 	buf_puts(&b, ") VALUES (?, ?, 1, ?, ?, ?");
 	for (size_t i = 0; i < ent->nfields; i++)
 		buf_puts(&b, ", ?");
@@ -78,10 +92,14 @@ static void build_sql(const struct entity *ent)
 	q->insert = xstrdup(b.data);
 
 	buf_reset(&b);
-	buf_printf(&b, "UPDATE %s SET updated_at = ?, version = version + 1, tags = ?, custom = ?",
-		   ent->table);
+	buf_printf(&b, "UPDATE %s SET updated_at = ?, version = version + 1, owner_id = ?, "
+		   "tags = ?, custom = ?", ent->table);
 	for (size_t i = 0; i < ent->nfields; i++)
-		buf_printf(&b, ", %s = ?", ent->fields[i].name);
+		if (ent->fields[i].type == F_PASSWORD)	/* kept unless a new one is given */
+			buf_printf(&b, ", %s = COALESCE(?, %s)", fcol(&ent->fields[i]),
+				   fcol(&ent->fields[i]));
+		else
+			buf_printf(&b, ", %s = ?", fcol(&ent->fields[i]));
 	buf_printf(&b, " WHERE id = ? AND version = ? RETURNING %s", returning);
 	q->update = xstrdup(b.data);
 
@@ -100,7 +118,6 @@ static void build_all_sql(void)
 {
 	for (size_t i = 0; entities[i]; i++)
 		build_sql(entities[i]);
-	build_sql(&user_entity);
 }
 
 static const struct entity_sql *sql_for(const struct entity *ent)
@@ -121,7 +138,7 @@ static enum err_code store_err(int rc)
 
 static int is_common_readonly(const char *key)
 {
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 4; i++)
 		if (strcmp(key, common_cols[i]) == 0)
 			return 1;
 	return 0;
@@ -238,8 +255,12 @@ static json_t *decode_value(const struct field *f, json_t *v, struct err *e)
 	char norm[TIME_BUF];
 	const char *s;
 
+	if (f->readonly) {
+		err_field(e, f->name, "is read-only");
+		return NULL;
+	}
 	if (json_is_null(v)) {
-		if (f->required) {
+		if (f->required || f->type == F_PASSWORD) {
 			err_field(e, f->name, "is required and cannot be null");
 			return NULL;
 		}
@@ -315,6 +336,22 @@ static json_t *decode_value(const struct field *f, json_t *v, struct err *e)
 				      strcmp(f->name, "emails") == 0, e);
 	case F_IDLIST:
 		return decode_idlist(f, v, e);
+	case F_PASSWORD: {
+		char hash[AUTH_HASH_BYTES];
+
+		if (!(s = json_string_value(v)) || utf8_len(s) < 10 ||
+		    json_string_length(v) > (size_t)f->max) {
+			err_field(e, f->name, "must be a string of 10 characters to %d bytes", f->max);
+			return NULL;
+		}
+		if (auth_password_hash(s, hash) != 0) {
+			err_set(e, E_INTERNAL, "cannot hash the password");
+			return NULL;
+		}
+		return json_string(hash);
+	}
+	case F_JSON:
+		break;
 	}
 	err_field(e, f->name, "has an unknown type");
 	return NULL;
@@ -336,6 +373,11 @@ json_t *record_decode(const struct entity *ent, json_t *body, int patch, struct 
 
 		if (is_common_readonly(key)) {
 			err_field(e, key, "is read-only");
+		} else if (strcmp(key, "owner_id") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1)
+				err_field(e, key, "must be a positive integer id");
+			else
+				n = json_incref(v);
 		} else if (strcmp(key, "tags") == 0) {
 			n = json_is_null(v) ? json_array() :
 				decode_strlist("tags", v, LIMIT_TAGS, LIMIT_TAG_BYTES, 0, e);
@@ -413,9 +455,13 @@ static void row_to_text(struct store_stmt *st, const struct entity *ent, struct 
 		const struct field *f = &ent->fields[i];
 		int col = NCOMMON + (int)i;
 
+		if (f->type == F_PASSWORD)
+			continue;
 		buf_printf(b, ",\"%s\":", f->name);
 		if (f->type == F_STRLIST || f->type == F_IDLIST)
 			col_raw_json(b, st, col, "[]");
+		else if (f->type == F_JSON)
+			col_raw_json(b, st, col, "{}");
 		else if (store_col_null(st, col))
 			buf_puts(b, f->type == F_BOOL ? "false" : "null");
 		else if (f->type == F_INT || f->type == F_REF)
@@ -448,17 +494,45 @@ static json_t *row_to_json(struct store_stmt *st, const struct entity *ent)
 	return o;
 }
 
-int record_get_text(struct store_conn *c, const struct entity *ent, int64_t id,
-		    struct buf *out, int64_t *version, struct err *e)
+/*
+ * Prepares the read of one record of ent that who may read, its parameters
+ * bound. NULL with e set: E_NOT_FOUND when who may read none of ent, else
+ * E_UNAVAILABLE.
+ */
+static struct store_stmt *prepare_get(struct store_conn *c, const struct entity *ent,
+				      int64_t id, const struct principal *who, struct err *e)
 {
-	struct store_stmt *st = store_prepare(c, sql_for(ent)->get);
-	int rc;
+	struct store_stmt *st;
+	struct buf b;
+	int n;
 
+	buf_init(&b, 1 << 16);
+	buf_puts(&b, sql_for(ent)->get);
+	n = access_read_sql(who, ent, &b);
+	st = n < 0 ? NULL : store_prepare(c, b.data);
+	buf_free(&b);
 	if (!st) {
-		err_set(e, E_UNAVAILABLE, NULL);
-		return -1;
+		if (n < 0)
+			err_set(e, E_NOT_FOUND, "no %s with id %lld", ent->name, (long long)id);
+		else
+			err_set(e, E_UNAVAILABLE, NULL);
+		return NULL;
 	}
 	store_bind_int(st, 1, id);
+	for (int i = 0; i < n; i++)
+		store_bind_int(st, 2 + i, who->user_id);
+	return st;
+}
+
+int record_get_text(struct store_conn *c, const struct entity *ent, int64_t id,
+		    const struct principal *who, struct buf *out, int64_t *version,
+		    struct err *e)
+{
+	struct store_stmt *st = prepare_get(c, ent, id, who, e);
+	int rc;
+
+	if (!st)
+		return -1;
 	rc = store_step(st);
 	if (rc == STORE_ROW) {
 		*version = store_col_int(st, 3);
@@ -472,17 +546,15 @@ int record_get_text(struct store_conn *c, const struct entity *ent, int64_t id,
 	return rc == STORE_ROW ? 0 : -1;
 }
 
-json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id, struct err *e)
+json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id,
+		   const struct principal *who, struct err *e)
 {
-	struct store_stmt *st = store_prepare(c, sql_for(ent)->get);
+	struct store_stmt *st = prepare_get(c, ent, id, who, e);
 	json_t *o = NULL;
 	int rc;
 
-	if (!st) {
-		err_set(e, E_UNAVAILABLE, NULL);
+	if (!st)
 		return NULL;
-	}
-	store_bind_int(st, 1, id);
 	rc = store_step(st);
 	if (rc == STORE_ROW)
 		o = row_to_json(st, ent);
@@ -616,10 +688,36 @@ static void merge_custom(json_t *base, json_t *patch)
 	}
 }
 
+/* 1 if id is an organization of kind business_unit, 0 if not, -1 on error. */
+static int unit_exists(struct store_conn *c, int64_t id)
+{
+	struct store_stmt *st = store_prepare(c,
+		"SELECT 1 FROM organizations WHERE id = ? AND kind = 'business_unit'");
+	int rc;
+
+	if (!st)
+		return -1;
+	store_bind_int(st, 1, id);
+	rc = store_step(st);
+	store_done(st);
+	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
 /* References named in input must exist. */
 static int check_refs(struct store_conn *c, const struct entity *ent, json_t *input,
 		      struct err *e)
 {
+	json_t *owner = json_object_get(input, "owner_id");
+
+	if (json_is_integer(owner)) {
+		int rc = record_exists(c, &user_entity, json_integer_value(owner));
+
+		if (rc < 0)
+			err_set(e, E_UNAVAILABLE, NULL);
+		else if (rc == 0)
+			err_field_code(e, E_INVALID_REFERENCE, "owner_id", "no user with id %lld",
+				       (long long)json_integer_value(owner));
+	}
 	for (size_t i = 0; i < ent->nfields; i++) {
 		const struct field *f = &ent->fields[i];
 		json_t *v = json_object_get(input, f->name), *x;
@@ -627,7 +725,24 @@ static int check_refs(struct store_conn *c, const struct entity *ent, json_t *in
 
 		if (!v || json_is_null(v))
 			continue;
-		if (f->type == F_REF) {
+		if (f->unit) {
+			json_t *ids = f->type == F_IDLIST ? json_incref(v) : json_pack("[O]", v);
+
+			json_array_foreach(ids, j, x) {
+				int rc = unit_exists(c, json_integer_value(x));
+
+				if (rc <= 0) {
+					if (rc < 0)
+						err_set(e, E_UNAVAILABLE, NULL);
+					else
+						err_field_code(e, E_INVALID_REFERENCE, f->name,
+							       "no business unit with id %lld",
+							       (long long)json_integer_value(x));
+					break;
+				}
+			}
+			json_decref(ids);
+		} else if (f->type == F_REF) {
 			int rc = record_exists(c, f->ref, json_integer_value(v));
 
 			if (rc < 0)
@@ -714,8 +829,22 @@ static int returned_row(struct store_stmt *st, const struct entity *ent, json_t 
 	return STORE_ERROR;
 }
 
+/* After the row was written: the entity's own hook, then the audit row. */
+static int after_write(struct store_conn *c, const struct entity *ent,
+		       const struct principal *who, const char *action, json_t *old,
+		       json_t *rec, json_t *input, struct err *e)
+{
+	int rc = STORE_OK;
+
+	if (ent->after)
+		rc = ent->after(ent, c, rec, old, input, e);
+	if (rc == STORE_OK)
+		rc = audit_record(c, ent, who, action, old, rec, input, e);
+	return rc;
+}
+
 int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
-		  int64_t owner_id, json_t **out, struct err *e)
+		  const struct principal *who, json_t **out, struct err *e)
 {
 	json_t *rec = json_deep_copy(input), *v;
 	struct store_stmt *st = NULL;
@@ -723,6 +852,20 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 	int rc = STORE_ABORT, idx = 1;
 
 	*out = NULL;
+	if (!json_object_get(rec, "owner_id") && who)
+		json_object_set_new(rec, "owner_id", json_integer(who->user_id));
+	if (ent->access == ACCESS_SCOPED && who && entity_field(ent, "business_unit_id") &&
+	    !json_object_get(rec, "business_unit_id")) {
+		int64_t unit = access_default_unit(c, who->user_id);
+
+		if (unit < 0) {
+			err_set(e, E_UNAVAILABLE, NULL);
+			rc = STORE_ERROR;
+			goto out;
+		}
+		if (unit > 0)
+			json_object_set_new(rec, "business_unit_id", json_integer(unit));
+	}
 	if (!json_object_get(rec, "tags"))
 		json_object_set_new(rec, "tags", json_array());
 	/* null custom values mean "not set" on create */
@@ -740,7 +883,8 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 	}
 	if (check_custom(c, ent, json_object_get(rec, "custom"), e) ||
 	    check_refs(c, ent, rec, e) ||
-	    (ent->check && ent->check(ent, c, rec, NULL, e)))
+	    (ent->check && ent->check(ent, c, rec, NULL, e)) ||
+	    access_check_write(c, who, ent, NULL, rec, e))
 		goto out;
 	if (!(st = store_prepare(c, sql_for(ent)->insert))) {
 		err_set(e, E_UNAVAILABLE, NULL);
@@ -750,8 +894,8 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 	time_now_rfc3339(now);
 	store_bind_text(st, idx++, now, strlen(now));
 	store_bind_text(st, idx++, now, strlen(now));
-	if (owner_id > 0)
-		store_bind_int(st, idx++, owner_id);
+	if (json_is_integer(json_object_get(rec, "owner_id")))
+		store_bind_int(st, idx++, json_integer_value(json_object_get(rec, "owner_id")));
 	else
 		store_bind_null(st, idx++);
 	bind_json_text(st, idx++, json_object_get(rec, "tags"));
@@ -764,15 +908,24 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 		goto out;
 	}
 	rc = returned_row(st, ent, out, e);
+	store_done(st);
+	st = NULL;
+	if (rc == STORE_OK)
+		rc = after_write(c, ent, who, "create", NULL, *out, input, e);
 out:
 	if (st)
 		store_done(st);
 	json_decref(rec);
+	if (rc != STORE_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
 int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
-		  int64_t version, json_t *input, json_t **out, struct err *e)
+		  int64_t version, json_t *input, const struct principal *who, json_t **out,
+		  struct err *e)
 {
 	json_t *old, *rec = NULL, *v;
 	struct store_stmt *st = NULL;
@@ -781,8 +934,10 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 	int rc = STORE_ABORT, idx = 1;
 
 	*out = NULL;
-	if (!(old = record_get(c, ent, id, e)))
+	if (!(old = record_get(c, ent, id, who, e)))
 		return e->code == E_NOT_FOUND ? STORE_ABORT : STORE_ERROR;
+	if (access_check_write(c, who, ent, old, NULL, e))
+		goto out;
 	if (version < 0)
 		version = json_integer_value(json_object_get(old, "version"));
 	if (json_integer_value(json_object_get(old, "version")) != version) {
@@ -807,7 +962,8 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 			json_object_set(rec, key, v);
 	}
 	if (e->code != E_OK || check_custom(c, ent, json_object_get(rec, "custom"), e) ||
-	    check_refs(c, ent, input, e) || (ent->check && ent->check(ent, c, rec, old, e)))
+	    check_refs(c, ent, input, e) || (ent->check && ent->check(ent, c, rec, old, e)) ||
+	    access_check_write(c, who, ent, NULL, rec, e))
 		goto out;
 	if (!(st = store_prepare(c, sql_for(ent)->update))) {
 		err_set(e, E_UNAVAILABLE, NULL);
@@ -816,6 +972,10 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 	}
 	time_now_rfc3339(now);
 	store_bind_text(st, idx++, now, strlen(now));
+	if (json_is_integer(json_object_get(rec, "owner_id")))
+		store_bind_int(st, idx++, json_integer_value(json_object_get(rec, "owner_id")));
+	else
+		store_bind_null(st, idx++);
 	bind_json_text(st, idx++, json_object_get(rec, "tags"));
 	bind_json_text(st, idx++, json_object_get(rec, "custom"));
 	for (size_t i = 0; i < ent->nfields; i++)
@@ -833,6 +993,14 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 		goto out;
 	}
 	rc = returned_row(st, ent, out, e);
+	store_done(st);
+	st = NULL;
+	if (rc == STORE_OK)
+		rc = after_write(c, ent, who, "update", old, *out, input, e);
+	if (rc != STORE_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
 out:
 	if (st)
 		store_done(st);
@@ -842,37 +1010,48 @@ out:
 }
 
 int record_delete(struct store_conn *c, const struct entity *ent, int64_t id,
-		  int64_t version, struct err *e)
+		  int64_t version, const struct principal *who, struct err *e)
 {
-	json_t *old = record_get(c, ent, id, e);
+	json_t *old = record_get(c, ent, id, who, e);
 	struct store_stmt *st;
 	int rc;
 
 	if (!old)
 		return e->code == E_NOT_FOUND ? STORE_ABORT : STORE_ERROR;
+	if (access_check_write(c, who, ent, old, NULL, e) ||
+	    (ent == &user_entity && ent->check(ent, c, NULL, old, e))) {
+		rc = e->code == E_UNAVAILABLE ? STORE_ERROR : STORE_ABORT;
+		goto out;
+	}
 	if (version < 0)
 		version = json_integer_value(json_object_get(old, "version"));
-	rc = json_integer_value(json_object_get(old, "version")) != version;
-	json_decref(old);
-	if (rc) {
+	if (json_integer_value(json_object_get(old, "version")) != version) {
 		err_set(e, E_STALE, "the %s is not at version %lld", ent->name, (long long)version);
-		return STORE_ABORT;
+		rc = STORE_ABORT;
+		goto out;
 	}
 	if (!(st = store_prepare(c, sql_for(ent)->del))) {
 		err_set(e, E_UNAVAILABLE, NULL);
-		return STORE_ERROR;
+		rc = STORE_ERROR;
+		goto out;
 	}
 	store_bind_int(st, 1, id);
 	store_bind_int(st, 2, version);
 	rc = store_step(st);
 	store_done(st);
-	if (rc != STORE_DONE)
-		return write_failed(rc, ent, e);
+	if (rc != STORE_DONE) {
+		rc = write_failed(rc, ent, e);
+		goto out;
+	}
 	if (store_changes(c) != 1) {
 		err_set(e, E_STALE, "the %s changed while you were deleting it", ent->name);
-		return STORE_ABORT;
+		rc = STORE_ABORT;
+		goto out;
 	}
-	return STORE_OK;
+	rc = after_write(c, ent, who, "delete", old, NULL, NULL, e);
+out:
+	json_decref(old);
+	return rc;
 }
 
 /* ---- lists ---- */
@@ -1120,10 +1299,18 @@ static json_t *col_value(struct store_stmt *st, const struct entity *ent, const 
 	return json_stringn(s ? s : "", s ? len : 0);
 }
 
+/* 1 if key is one of the forced filters. */
+static int is_forced(const struct list_opts *o, const char *key)
+{
+	for (size_t i = 0; o && i < o->nforced; i++)
+		if (strcmp(o->forced[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
 int record_list_text(struct store *s, struct store_conn *c, const struct entity *ent,
 		     const struct list_param *params, size_t nparams,
-		     const struct list_param *forced, const char *default_sort,
-		     struct buf *out, struct err *e)
+		     const struct list_opts *o, struct buf *out, struct err *e)
 {
 	const struct entity_sql *es = sql_for(ent);
 	struct listq q;
@@ -1131,7 +1318,8 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 	json_t *cursor = NULL, *last = NULL;
 	int64_t last_id = 0;
 	int ok = -1;
-	const char *sort = default_sort ? default_sort : ent->default_sort;
+	const char *sort = o && o->default_sort ? o->default_sort : ent->default_sort;
+	int nacc;
 	const char *cursor_text = NULL, *qtext = NULL, *tag = NULL, *sortcol, *idexpr;
 	char *fq = NULL;
 	const struct field *sortfield;
@@ -1164,8 +1352,15 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 	}
 	buf_printf(&q.sql, "SELECT %s", es->cols);
 	idexpr = store_sql_from(s, &q.sql, ent->table, qtext != NULL);
-	if (forced && add_filter(&q, ent, forced->key, forced->value, e))
+	for (size_t i = 0; o && i < o->nforced; i++)
+		if (add_filter(&q, ent, o->forced[i].key, o->forced[i].value, e))
+			goto out;
+	if ((nacc = access_read_sql(o ? o->who : NULL, ent, &q.sql)) < 0) {
+		err_set(e, E_FORBIDDEN, "your role may not read %s", ent->collection);
 		goto out;
+	}
+	for (int i = 0; i < nacc; i++)
+		bind_add_int(&q, o->who->user_id);
 	for (size_t i = 0; i < nparams; i++) {
 		const char *k = params[i].key, *v = params[i].value ? params[i].value : "";
 
@@ -1187,7 +1382,7 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 			continue;	/* above */
 		} else if (!strcmp(k, "tag")) {
 			tag = v;
-		} else if (forced && !strcmp(k, forced->key)) {
+		} else if (is_forced(o, k)) {
 			err_set(e, E_BAD_PARAM, "%s: fixed by the path", k);
 			goto out;
 		} else if (add_filter(&q, ent, k, v, e)) {
@@ -1310,14 +1505,13 @@ out:
 
 json_t *record_list(struct store *s, struct store_conn *c, const struct entity *ent,
 		    const struct list_param *params, size_t nparams,
-		    const struct list_param *forced, const char *default_sort,
-		    struct err *e)
+		    const struct list_opts *o, struct err *e)
 {
 	struct buf b;
 	json_t *page = NULL;
 
 	buf_init(&b, SIZE_MAX / 2);
-	if (record_list_text(s, c, ent, params, nparams, forced, default_sort, &b, e) == 0)
+	if (record_list_text(s, c, ent, params, nparams, o, &b, e) == 0)
 		page = json_loadb(b.data, b.len, 0, NULL);
 	buf_free(&b);
 	return page;

@@ -9,6 +9,8 @@
 
 #include "../lib/limits.h"
 #include "../store/store.h"
+#include "access.h"
+#include "auth.h"
 #include "record.h"
 
 int email_valid(const char *s)
@@ -23,6 +25,8 @@ int email_valid(const char *s)
 	dot = strrchr(at + 1, '.');
 	return dot && dot > at + 1 && dot[1] != 0;
 }
+
+static int is_unit(json_t *rec);
 
 static int64_t get_id(json_t *rec, const char *name)
 {
@@ -63,6 +67,22 @@ int organization_check(const struct entity *ent, struct store_conn *c, json_t *r
 	if (country && (strlen(country) != 2 || country[0] < 'A' || country[0] > 'Z' ||
 			country[1] < 'A' || country[1] > 'Z'))
 		err_field(e, "country", "must be an ISO 3166-1 alpha-2 code such as SE");
+	if (self && old && is_unit(old) && !is_unit(rec)) {
+		/* units under it, users in it or records of it would lose their unit */
+		struct store_stmt *st = store_prepare(c,
+			"SELECT 1 FROM organizations WHERE parent_id = ? AND kind = 'business_unit'");
+		int rc = STORE_ERROR;
+
+		if (st) {
+			store_bind_int(st, 1, self);
+			rc = store_step(st);
+			store_done(st);
+		}
+		if (rc == STORE_ROW)
+			err_field(e, "kind", "business units are under this one; it stays a business unit");
+		else if (rc != STORE_DONE)
+			err_set(e, E_UNAVAILABLE, NULL);
+	}
 	if (!parent)
 		return e->code == E_OK ? 0 : -1;
 	if (parent == self) {
@@ -176,4 +196,93 @@ int custom_field_check(const struct entity *ent, struct store_conn *c, json_t *r
 	if (type && strcmp(type, "text") != 0 && !json_is_null(json_object_get(rec, "max_length")))
 		err_field(e, "max_length", "only text fields have a maximum length");
 	return e->code == E_OK ? 0 : -1;
+}
+
+static int is_unit(json_t *rec)
+{
+	const char *k = rec ? json_string_value(json_object_get(rec, "kind")) : NULL;
+
+	return k && strcmp(k, "business_unit") == 0;
+}
+
+static int enabled_admin(json_t *rec)
+{
+	const char *role = json_string_value(json_object_get(rec, "role"));
+
+	return role && strcmp(role, "admin") == 0 && !json_is_true(json_object_get(rec, "disabled"));
+}
+
+int user_check(const struct entity *ent, struct store_conn *c, json_t *rec, json_t *old,
+	       struct err *e)
+{
+	struct store_stmt *st;
+	int rc;
+
+	(void)ent;
+	if (!old || !enabled_admin(old) || (rec && enabled_admin(rec)))
+		return 0;
+	/* the last admin who can sign in stays one */
+	if (!(st = store_prepare(c, "SELECT count(*) FROM users WHERE role = 'admin' AND "
+				    "disabled = 0 AND id <> ?"))) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		return -1;
+	}
+	store_bind_int(st, 1, get_id(old, "id"));
+	rc = store_step(st);
+	if (rc == STORE_ROW && store_col_int(st, 0) == 0)
+		err_set(e, E_CONFLICT, "the last enabled admin cannot be disabled, demoted or deleted");
+	else if (rc != STORE_ROW)
+		err_set(e, E_UNAVAILABLE, NULL);
+	store_done(st);
+	return e->code == E_OK ? 0 : -1;
+}
+
+static int exec_id(struct store_conn *c, const char *sql, int64_t id)
+{
+	struct store_stmt *st = store_prepare(c, sql);
+	char now[TIME_BUF];
+	int rc;
+
+	if (!st)
+		return STORE_ERROR;
+	time_now_rfc3339(now);
+	store_bind_text(st, 1, now, strlen(now));
+	store_bind_int(st, 2, id);
+	rc = store_step(st);
+	store_done(st);
+	return rc == STORE_DONE ? STORE_OK : rc;
+}
+
+int user_after(const struct entity *ent, struct store_conn *c, json_t *rec, json_t *old,
+	       json_t *input, struct err *e)
+{
+	int64_t id = get_id(rec ? rec : old, "id");
+	int rc = access_refresh(c);
+
+	(void)ent;
+	if (rc == STORE_OK && rec && old &&
+	    (json_object_get(input, "password") || json_is_true(json_object_get(input, "disabled")))) {
+		/* a new password or a disabled user: their sessions end */
+		rc = exec_id(c, "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND "
+			     "kind = 'session' AND revoked_at IS NULL", id);
+		auth_cache_forget(NULL);
+	}
+	if (rc == STORE_OK && input && json_is_null(json_object_get(input, "locked_until")))
+		rc = exec_id(c, "UPDATE users SET failed_logins = 0, updated_at = ? WHERE id = ?", id);
+	if (rc != STORE_OK)
+		err_set(e, E_UNAVAILABLE, NULL);
+	return rc;
+}
+
+int organization_after(const struct entity *ent, struct store_conn *c, json_t *rec,
+		       json_t *old, json_t *input, struct err *e)
+{
+	int rc;
+
+	(void)ent, (void)input;
+	if (!is_unit(rec) && !is_unit(old))
+		return STORE_OK;
+	if ((rc = access_refresh(c)) != STORE_OK)
+		err_set(e, E_UNAVAILABLE, NULL);
+	return rc;
 }

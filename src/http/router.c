@@ -28,6 +28,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/v1/session", api_logout, 0 },
 	{ "GET", "/api/v1/me", api_me, 0 },
 	{ "GET", "/api/v1/organizations/{id}/timeline", api_timeline, 0 },
+	{ "GET", "/api/v1/{entity}/{id}/history", api_history, 0 },
 	{ "GET", "/api/v1/{entity}", api_list, 0 },
 	{ "POST", "/api/v1/{entity}", api_create, R_BODY },
 	{ "GET", "/api/v1/{entity}/{id}", api_get, 0 },

@@ -75,15 +75,18 @@ struct job {
 	struct err e;
 };
 
+static const struct principal admin = { .user_id = 1, .role = "admin" };
+
 static int run_job(struct store_conn *c, void *arg)
 {
 	struct job *j = arg;
 
 	if (j->op == 0)
-		return record_insert(c, j->ent, j->input, 1, &j->out, &j->e);
+		return record_insert(c, j->ent, j->input, &admin, &j->out, &j->e);
 	if (j->op == 1)
-		return record_update(c, j->ent, j->id, j->version, j->input, &j->out, &j->e);
-	return record_delete(c, j->ent, j->id, j->version, &j->e);
+		return record_update(c, j->ent, j->id, j->version, j->input, &admin, &j->out,
+				     &j->e);
+	return record_delete(c, j->ent, j->id, j->version, &admin, &j->e);
 }
 
 /* Decodes text and runs the op; returns the job's err code, sets *out. */
@@ -320,7 +323,7 @@ static int page_all(struct fixture *f, const char *sort, const char *kind, int64
 
 		if (cursor[0])
 			p[np++] = (struct list_param){ "cursor", cursor };
-		page = record_list(f->s, c, &organization_entity, p, np, NULL, NULL, &e);
+		page = record_list(f->s, c, &organization_entity, p, np, NULL, &e);
 		assert_non_null(page);
 		json_array_foreach(json_object_get(page, "items"), i, item) {
 			assert_true(n < max);
@@ -371,7 +374,7 @@ static void expect_list_error(struct fixture *f, const struct list_param *p, siz
 	struct store_conn *c = store_acquire(f->s);
 	struct err e = { 0 };
 
-	assert_null(record_list(f->s, c, &organization_entity, p, n, NULL, NULL, &e));
+	assert_null(record_list(f->s, c, &organization_entity, p, n, NULL, &e));
 	assert_int_equal(e.code, code);
 	err_clear(&e);
 	store_release(c);
@@ -383,7 +386,7 @@ static void test_list_errors(void **state)
 	struct store_conn *c = store_acquire(f->s);
 	struct list_param ok[] = { { "limit", "1" } };
 	struct err e = { 0 };
-	json_t *page = record_list(f->s, c, &organization_entity, ok, 1, NULL, NULL, &e);
+	json_t *page = record_list(f->s, c, &organization_entity, ok, 1, NULL, &e);
 	char cursor[1100];
 
 	store_release(c);
@@ -440,7 +443,7 @@ static void test_search(void **state)
 	new_org(f, "{\"name\":\"Zephyr Industries\",\"kind\":\"partner\"}");
 	new_org(f, "{\"name\":\"Zephyrus\",\"kind\":\"partner\"}");
 	c = store_acquire(f->s);
-	page = record_list(f->s, c, &organization_entity, p, 1, NULL, NULL, &e);
+	page = record_list(f->s, c, &organization_entity, p, 1, NULL, &e);
 	store_release(c);
 	assert_non_null(page);
 	assert_int_equal(json_array_size(json_object_get(page, "items")), 1);
@@ -452,7 +455,7 @@ static int64_t count_q(struct fixture *f, const char *words)
 	struct store_conn *c = store_acquire(f->s);
 	struct list_param p[] = { { "q", words } };
 	struct err e = { 0 };
-	json_t *page = record_list(f->s, c, &organization_entity, p, 1, NULL, NULL, &e);
+	json_t *page = record_list(f->s, c, &organization_entity, p, 1, NULL, &e);
 	int64_t n;
 
 	store_release(c);
@@ -498,7 +501,7 @@ static int churn_job(struct store_conn *c, void *arg)
 
 		in = record_decode(&organization_entity, body, 0, e);
 		json_decref(body);
-		if (!in || record_insert(c, &organization_entity, in, 1, &rec, e) != STORE_OK)
+		if (!in || record_insert(c, &organization_entity, in, &admin, &rec, e) != STORE_OK)
 			return STORE_ERROR;
 		ids[i] = json_integer_value(json_object_get(rec, "id"));
 		json_decref(rec);
@@ -506,14 +509,14 @@ static int churn_job(struct store_conn *c, void *arg)
 	}
 	{
 		json_t *in = json_pack("{s:s}", "name", "Platypus Freight"), *rec;
-		int rc = record_update(c, &organization_entity, ids[1], 1, in, &rec, e);
+		int rc = record_update(c, &organization_entity, ids[1], 1, in, &admin, &rec, e);
 
 		json_decref(in);
 		json_decref(rec);
 		if (rc != STORE_OK)
 			return rc;
 	}
-	return record_delete(c, &organization_entity, ids[0], 1, e);
+	return record_delete(c, &organization_entity, ids[0], 1, &admin, e);
 }
 
 static void test_search_follows_changes(void **state)
