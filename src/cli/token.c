@@ -17,7 +17,8 @@ static int token_job(struct store_conn *c, void *arg)
 {
 	struct token_job *j = arg;
 
-	return auth_token_create(c, j->user_id, "api", j->name, j->token, &j->e);
+	return auth_token_create(c, j->user_id, "api", j->name, "write", NULL, j->token, NULL,
+				 &j->e);
 }
 
 int cli_token(int argc, char **argv)

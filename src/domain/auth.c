@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -14,6 +15,25 @@
 #define PW_MEM (19u * 1024 * 1024)
 
 static char dummy_hash[crypto_pwhash_STRBYTES];
+
+struct auth_settings auth_limits = {
+	.session_max_age = 12 * 3600,
+	.session_idle = 3600,
+	.login_failures = 5,
+	.login_window = 60,
+	.lockout_after = 10,
+	.lockout_seconds = 900,
+};
+
+/* An RFC 3339 UTC time seconds from now (negative: ago). */
+static void time_from_now(long long seconds, char out[TIME_BUF])
+{
+	time_t t = time(NULL) + (time_t)seconds;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, TIME_BUF, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
 int auth_init(void)
 {
@@ -118,9 +138,11 @@ int64_t auth_user_count(struct store_conn *c)
 }
 
 int auth_token_create(struct store_conn *c, int64_t user_id, const char *kind,
-		      const char *name, char token[AUTH_TOKEN_BYTES], struct err *e)
+		      const char *name, const char *scope, const char *expires_at,
+		      char token[AUTH_TOKEN_BYTES], int64_t *id, struct err *e)
 {
 	char rnd[48], hash[65], now[TIME_BUF], expires[TIME_BUF];
+	int session = strcmp(kind, "session") == 0;
 	struct store_stmt *st;
 	int rc;
 
@@ -129,7 +151,8 @@ int auth_token_create(struct store_conn *c, int64_t user_id, const char *kind,
 	token_hash(token, hash);
 	time_now_rfc3339(now);
 	st = store_prepare(c, "INSERT INTO tokens (user_id, kind, name, hash, created_at, "
-			      "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+			      "expires_at, scope, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+			      "RETURNING id");
 	if (!st) {
 		err_set(e, E_UNAVAILABLE, NULL);
 		return STORE_ERROR;
@@ -142,23 +165,57 @@ int auth_token_create(struct store_conn *c, int64_t user_id, const char *kind,
 		store_bind_null(st, 3);
 	store_bind_text(st, 4, hash, strlen(hash));
 	store_bind_text(st, 5, now, strlen(now));
-	if (strcmp(kind, "session") == 0) {
-		time_t t = time(NULL) + AUTH_SESSION_SECONDS;
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (session) {
+		time_from_now(auth_limits.session_max_age, expires);
 		store_bind_text(st, 6, expires, strlen(expires));
+	} else if (expires_at) {
+		store_bind_text(st, 6, expires_at, strlen(expires_at));
 	} else {
 		store_bind_null(st, 6);
 	}
+	store_bind_text(st, 7, scope, strlen(scope));
+	if (session)
+		store_bind_text(st, 8, now, strlen(now));
+	else
+		store_bind_null(st, 8);
 	rc = store_step(st);
+	if (rc == STORE_ROW) {
+		if (id)
+			*id = store_col_int(st, 0);
+		rc = store_step(st);
+	}
 	store_done(st);
 	if (rc != STORE_DONE) {
 		err_set(e, E_UNAVAILABLE, NULL);
-		return rc;
+		return rc == STORE_CONSTRAINT ? STORE_ERROR : rc;
 	}
 	return STORE_OK;
+}
+
+int auth_token_touch(struct store_conn *c, int64_t token_id)
+{
+	struct store_stmt *st = store_prepare(c, "UPDATE tokens SET last_used_at = ? WHERE id = ?");
+	char now[TIME_BUF];
+	int rc;
+
+	if (!st)
+		return STORE_ERROR;
+	time_now_rfc3339(now);
+	store_bind_text(st, 1, now, strlen(now));
+	store_bind_int(st, 2, token_id);
+	rc = store_step(st);
+	store_done(st);
+	return rc == STORE_DONE ? STORE_OK : rc;
+}
+
+void auth_csrf(const char *token, char out[AUTH_CSRF_BYTES])
+{
+	static const unsigned char ctx[] = "rapport csrf v1";
+	unsigned char h[32];
+
+	crypto_generichash(h, sizeof h, (const unsigned char *)token, strlen(token), ctx,
+			   sizeof ctx - 1);
+	b64url_encode(h, sizeof h, out);
 }
 
 int auth_token_revoke(struct store_conn *c, const char *token)
@@ -267,25 +324,39 @@ static int token_query(struct store_conn *c, const char *hash, struct principal 
 	char now[TIME_BUF];
 	int rc;
 
+	char idle[TIME_BUF], touch[TIME_BUF];
+	int every = auth_limits.session_idle / 4;
+
+	/* a session's use is written down at most every quarter of the idle time
+	 * (and at least every minute), so it never looks idle while in use */
+	every = every < 1 ? 1 : every > 60 ? 60 : every;
 	time_now_rfc3339(now);
-	st = store_prepare(c, "SELECT t.id, t.kind, u.id, u.role, u.email, u.name FROM tokens t "
-			      "JOIN users u ON u.id = t.user_id WHERE t.hash = ? AND "
-			      "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?) "
-			      "AND u.disabled = 0");
+	time_from_now(-(long long)auth_limits.session_idle, idle);
+	time_from_now(-(long long)every, touch);
+	st = store_prepare(c, "SELECT t.id, t.kind, u.id, u.role, u.email, u.name, t.scope, "
+			      "t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id "
+			      "WHERE t.hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL "
+			      "OR t.expires_at > ?) AND u.disabled = 0 AND (t.kind = 'api' OR "
+			      "t.last_used_at > ?)");
 	if (!st)
 		return -1;
 	store_bind_text(st, 1, hash, strlen(hash));
 	store_bind_text(st, 2, now, strlen(now));
+	store_bind_text(st, 3, idle, strlen(idle));
 	rc = store_step(st);
 	if (rc == STORE_ROW) {
 		size_t len;
-		const char *kind;
+		const char *kind, *scope, *used;
 
 		memset(p, 0, sizeof *p);
 		p->token_id = store_col_int(st, 0);
 		kind = store_col_text(st, 1, &len);
 		p->is_session = kind && strcmp(kind, "session") == 0;
 		fill_principal(st, 2, p);
+		scope = store_col_text(st, 6, &len);
+		p->read_only = scope && len == 4 && memcmp(scope, "read", 4) == 0;
+		used = store_col_text(st, 7, &len);
+		p->touch = p->is_session && used && strncmp(used, touch, len) < 0;
 	}
 	store_done(st);
 	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
@@ -307,20 +378,40 @@ int auth_token_lookup(struct store_conn *c, const char *token, struct principal 
 		store_refresh(c);
 		rc = token_query(c, hash, p);
 	}
-	if (rc == 1)
-		cache_put(hash, p, time_mono_us() + AUTH_CACHE_US);
+	if (rc == 1) {
+		struct principal cached = *p;
+
+		cached.touch = 0;	/* the caller writes it down once */
+		cache_put(hash, &cached, time_mono_us() + AUTH_CACHE_US);
+	}
 	return rc;
 }
 
+/* Seconds since the epoch of an RFC 3339 UTC time this server wrote. */
+static int time_parse_epoch(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof tm);
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end)
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
 int auth_password_check(struct store_conn *c, const char *email, const char *password,
-			struct principal *p)
+			struct principal *p, int64_t *user_id, int *locked_for)
 {
 	struct store_stmt *st;
-	char hash[crypto_pwhash_STRBYTES] = "";
+	char hash[crypto_pwhash_STRBYTES] = "", now[TIME_BUF], until[TIME_BUF] = "";
 	int rc, found = 0;
 
-	st = store_prepare(c, "SELECT id, role, email, name, password_hash FROM users "
-			      "WHERE email = ? AND disabled = 0");
+	*user_id = 0;
+	*locked_for = 0;
+	st = store_prepare(c, "SELECT id, role, email, name, password_hash, locked_until "
+			      "FROM users WHERE email = ? AND disabled = 0");
 	if (!st)
 		return -1;
 	store_bind_text(st, 1, email, strlen(email));
@@ -332,14 +423,149 @@ int auth_password_check(struct store_conn *c, const char *email, const char *pas
 		memset(p, 0, sizeof *p);
 		fill_principal(st, 0, p);
 		snprintf(hash, sizeof hash, "%.*s", (int)len, h ? h : "");
+		h = store_col_text(st, 5, &len);
+		snprintf(until, sizeof until, "%.*s", (int)len, h ? h : "");
+		*user_id = p->user_id;
 		found = 1;
 	}
 	store_done(st);
 	if (rc != STORE_ROW && rc != STORE_DONE)
 		return -1;
+	time_now_rfc3339(now);
+	if (found && until[0] && strcmp(until, now) > 0) {
+		time_t u = 0;
+
+		if (time_parse_epoch(until, &u) == 0 && u > time(NULL))
+			*locked_for = (int)(u - time(NULL));
+		else
+			*locked_for = 1;
+		return 0;
+	}
 	/* Unknown users are checked against a dummy hash so both take as long. */
 	rc = crypto_pwhash_str_verify(found ? hash : dummy_hash, password, strlen(password));
 	return found && rc == 0 ? 1 : 0;
+}
+
+int auth_login_record(struct store_conn *c, int64_t user_id, int ok)
+{
+	struct store_stmt *st;
+	char until[TIME_BUF];
+	int rc;
+
+	if (ok)
+		st = store_prepare(c, "UPDATE users SET failed_logins = 0, locked_until = NULL "
+				      "WHERE id = ? AND failed_logins <> 0");
+	else
+		st = store_prepare(c, "UPDATE users SET failed_logins = failed_logins + 1, "
+				      "locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? "
+				      "ELSE locked_until END WHERE id = ?");
+	if (!st)
+		return STORE_ERROR;
+	if (ok) {
+		store_bind_int(st, 1, user_id);
+	} else {
+		time_from_now(auth_limits.lockout_seconds, until);
+		store_bind_int(st, 1, auth_limits.lockout_after);
+		store_bind_text(st, 2, until, strlen(until));
+		store_bind_int(st, 3, user_id);
+	}
+	rc = store_step(st);
+	store_done(st);
+	if (rc == STORE_DONE && !ok)	/* a lock starts the count again */
+		rc = STORE_OK;
+	return rc == STORE_DONE ? STORE_OK : rc;
+}
+
+/*
+ * The sign-in throttle: a fixed table of keys ("a:" address, "e:" email)
+ * hashed into slots. A collision shares a slot, which only makes two keys
+ * throttle each other a little: never lets anyone through more often.
+ */
+#define THROTTLE_SLOTS 4096
+
+static struct throttle {
+	unsigned char key[16];
+	int64_t window_start_us;
+	int failures;		/* in the window */
+	int in_a_row;		/* consecutive, accounts only */
+	int64_t locked_until_us;
+} throttle[THROTTLE_SLOTS];
+static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct throttle *throttle_slot(char kind, const char *text)
+{
+	unsigned char h[16];
+	struct throttle *t;
+	unsigned v;
+
+	crypto_generichash(h, sizeof h, (const unsigned char *)text, strlen(text),
+			   (const unsigned char *)&kind, 1);
+	memcpy(&v, h, sizeof v);
+	t = &throttle[v % THROTTLE_SLOTS];
+	if (memcmp(t->key, h, sizeof h) != 0) {
+		memset(t, 0, sizeof *t);
+		memcpy(t->key, h, sizeof h);
+	}
+	return t;
+}
+
+/* Seconds to wait for key (0: none); the lock must hold throttle_lock. */
+static int throttle_wait(struct throttle *t, int max_failures, int64_t now)
+{
+	int64_t window = (int64_t)auth_limits.login_window * 1000000;
+
+	if (t->locked_until_us > now)
+		return (int)((t->locked_until_us - now) / 1000000) + 1;
+	if (now - t->window_start_us >= window) {
+		t->window_start_us = now;
+		t->failures = 0;
+	}
+	if (t->failures >= max_failures)
+		return (int)((t->window_start_us + window - now) / 1000000) + 1;
+	return 0;
+}
+
+/* An address may fail for several accounts behind it (an office). */
+#define ADDRESS_FACTOR 4
+
+int auth_login_wait(const char *address, const char *email)
+{
+	int64_t now = time_mono_us();
+	int a, e;
+
+	pthread_mutex_lock(&throttle_lock);
+	a = throttle_wait(throttle_slot('a', address), auth_limits.login_failures * ADDRESS_FACTOR,
+			  now);
+	e = throttle_wait(throttle_slot('e', email), auth_limits.login_failures, now);
+	pthread_mutex_unlock(&throttle_lock);
+	return a > e ? a : e;
+}
+
+void auth_login_forget(const char *email)
+{
+	pthread_mutex_lock(&throttle_lock);
+	memset(throttle_slot('e', email), 0, sizeof(struct throttle));
+	pthread_mutex_unlock(&throttle_lock);
+}
+
+void auth_login_result(const char *address, const char *email, int ok)
+{
+	int64_t now = time_mono_us();
+	struct throttle *t;
+
+	pthread_mutex_lock(&throttle_lock);
+	t = throttle_slot('e', email);
+	if (ok) {
+		t->in_a_row = 0;
+	} else {
+		t->failures++;
+		if (++t->in_a_row >= auth_limits.lockout_after) {
+			t->in_a_row = 0;
+			t->locked_until_us = now + (int64_t)auth_limits.lockout_seconds * 1000000;
+		}
+		throttle_slot('a', address)->failures++;
+	}
+	pthread_mutex_unlock(&throttle_lock);
 }
 
 struct secret_job {

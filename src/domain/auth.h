@@ -21,10 +21,22 @@ struct principal {
 	char name[201];
 	int is_session;
 	int read_only;		/* an API token of scope "read" */
+	int touch;		/* a session whose last use should be written down */
 };
 
 #define AUTH_TOKEN_BYTES 64	/* "rp_" + 43 base64url chars + NUL, with room */
-#define AUTH_SESSION_SECONDS (12 * 3600)
+#define AUTH_CSRF_BYTES 48	/* 43 base64url chars + NUL, with room */
+
+/* What an operator may set (rapport serve options); auth_limits holds them. */
+struct auth_settings {
+	int session_max_age;	/* seconds a session lives at most */
+	int session_idle;	/* seconds a session lives without use */
+	int login_failures;	/* failed sign-ins per account per window before 429 */
+	int login_window;	/* seconds of that window */
+	int lockout_after;	/* consecutive failures that lock an account */
+	int lockout_seconds;	/* how long the lock lasts */
+};
+extern struct auth_settings auth_limits;
 
 /* Once, before any other call: initialises libsodium. 0 or -1. */
 int auth_init(void);
@@ -37,9 +49,30 @@ int auth_user_find(struct store_conn *c, const char *email, int64_t *id);
 /* Number of users, or -1. */
 int64_t auth_user_count(struct store_conn *c);
 
-/* In a write job: a new token of kind "session" or "api" for the user. */
+/*
+ * In a write job: a new token of kind "session" or "api" for the user, of
+ * scope "read" or "write"; expires_at NULL for none (sessions always get the
+ * session lifetime). *id (if not NULL) is its row id.
+ */
 int auth_token_create(struct store_conn *c, int64_t user_id, const char *kind,
-		      const char *name, char token[AUTH_TOKEN_BYTES], struct err *e);
+		      const char *name, const char *scope, const char *expires_at,
+		      char token[AUTH_TOKEN_BYTES], int64_t *id, struct err *e);
+/* In a write job: notes that a session was used now (idle expiry). */
+int auth_token_touch(struct store_conn *c, int64_t token_id);
+/* The CSRF token that goes with a session token: a keyless hash of it, so
+ * that only who holds the cookie can know it. */
+void auth_csrf(const char *token, char out[AUTH_CSRF_BYTES]);
+
+/*
+ * Sign-in throttling, per process: before checking a password, whether
+ * this client address or this account must wait (0: go on; else the seconds
+ * to wait); after a failure or a success, auth_login_result notes it.
+ * Unknown accounts are throttled and locked exactly like known ones.
+ */
+int auth_login_wait(const char *address, const char *email);
+void auth_login_result(const char *address, const char *email, int ok);
+/* An admin lifted the account's lock: this process forgets its failures. */
+void auth_login_forget(const char *email);
 /* In a write job: revokes the token; 0 whether or not it existed. */
 int auth_token_revoke(struct store_conn *c, const char *token);
 /* Drops a token (or, given NULL, every token) from the lookup cache. */
@@ -48,10 +81,16 @@ void auth_cache_forget(const char *token);
 int auth_token_lookup(struct store_conn *c, const char *token, struct principal *p);
 /*
  * Checks email and password: 1 match (p filled), 0 no match, -1 error. An
- * unknown email costs the same hashing work as a wrong password.
+ * unknown email costs the same hashing work as a wrong password. A known,
+ * enabled user's id is in *user_id whatever the outcome (0 if none);
+ * *locked_for is the seconds their lock still lasts (then no password is
+ * checked and 0 is returned).
  */
 int auth_password_check(struct store_conn *c, const char *email, const char *password,
-			struct principal *p);
+			struct principal *p, int64_t *user_id, int *locked_for);
+/* In a write job: one more failed sign-in of the user, locking the account
+ * after auth_limits.lockout_after in a row; ok resets the count. */
+int auth_login_record(struct store_conn *c, int64_t user_id, int ok);
 
 #define AUTH_HASH_BYTES 128	/* an argon2id hash string, with room */
 /* The argon2id hash of a password, for storing; 0 or -1. */

@@ -77,10 +77,13 @@ typedef int (*entity_check_fn)(const struct entity *ent, struct store_conn *c,
 /*
  * Called in the write transaction after the row was written: rec is the
  * stored record (NULL after a delete), old the one before (NULL on create),
- * input what the request gave (NULL on delete). Returns a store code.
+ * input what the request gave (NULL on delete), who the user (NULL: the
+ * server). Returns a store code.
  */
+struct principal;
 typedef int (*entity_after_fn)(const struct entity *ent, struct store_conn *c,
-			       json_t *rec, json_t *old, json_t *input, struct err *e);
+			       const struct principal *who, json_t *rec, json_t *old,
+			       json_t *input, struct err *e);
 
 struct entity {
 	const char *name;		/* singular, as custom fields name it */

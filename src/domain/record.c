@@ -837,7 +837,7 @@ static int after_write(struct store_conn *c, const struct entity *ent,
 	int rc = STORE_OK;
 
 	if (ent->after)
-		rc = ent->after(ent, c, rec, old, input, e);
+		rc = ent->after(ent, c, who, rec, old, input, e);
 	if (rc == STORE_OK)
 		rc = audit_record(c, ent, who, action, old, rec, input, e);
 	return rc;

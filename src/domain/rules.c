@@ -253,33 +253,51 @@ static int exec_id(struct store_conn *c, const char *sql, int64_t id)
 	return rc == STORE_DONE ? STORE_OK : rc;
 }
 
-int user_after(const struct entity *ent, struct store_conn *c, json_t *rec, json_t *old,
-	       json_t *input, struct err *e)
+int user_after(const struct entity *ent, struct store_conn *c, const struct principal *who,
+	       json_t *rec, json_t *old, json_t *input, struct err *e)
 {
 	int64_t id = get_id(rec ? rec : old, "id");
 	int rc = access_refresh(c);
+	const char *email = json_string_value(json_object_get(rec, "email"));
 
 	(void)ent;
 	if (rc == STORE_OK && rec && old &&
 	    (json_object_get(input, "password") || json_is_true(json_object_get(input, "disabled")))) {
-		/* a new password or a disabled user: their sessions end */
-		rc = exec_id(c, "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND "
-			     "kind = 'session' AND revoked_at IS NULL", id);
+		/* a new password or a disabled user: their other sessions end */
+		struct store_stmt *st = store_prepare(c,
+			"UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND kind = 'session' "
+			"AND revoked_at IS NULL AND id <> ?");
+		char now[TIME_BUF];
+
+		rc = STORE_ERROR;
+		if (st) {
+			time_now_rfc3339(now);
+			store_bind_text(st, 1, now, strlen(now));
+			store_bind_int(st, 2, id);
+			store_bind_int(st, 3, who && who->user_id == id ? who->token_id : 0);
+			rc = store_step(st);
+			store_done(st);
+			rc = rc == STORE_DONE ? STORE_OK : rc;
+		}
 		auth_cache_forget(NULL);
 	}
-	if (rc == STORE_OK && input && json_is_null(json_object_get(input, "locked_until")))
+	if (rc == STORE_OK && input && json_is_null(json_object_get(input, "locked_until"))) {
 		rc = exec_id(c, "UPDATE users SET failed_logins = 0, updated_at = ? WHERE id = ?", id);
+		if (email)
+			auth_login_forget(email);
+	}
 	if (rc != STORE_OK)
 		err_set(e, E_UNAVAILABLE, NULL);
 	return rc;
 }
 
-int organization_after(const struct entity *ent, struct store_conn *c, json_t *rec,
-		       json_t *old, json_t *input, struct err *e)
+int organization_after(const struct entity *ent, struct store_conn *c,
+		       const struct principal *who, json_t *rec, json_t *old, json_t *input,
+		       struct err *e)
 {
 	int rc;
 
-	(void)ent, (void)input;
+	(void)ent, (void)input, (void)who;
 	if (!is_unit(rec) && !is_unit(old))
 		return STORE_OK;
 	if ((rc = access_refresh(c)) != STORE_OK)

@@ -17,10 +17,11 @@ int custom_field_check(const struct entity *ent, struct store_conn *c, json_t *r
 
 int user_check(const struct entity *ent, struct store_conn *c, json_t *rec,
 	       json_t *old, struct err *e);
-int user_after(const struct entity *ent, struct store_conn *c, json_t *rec, json_t *old,
-	       json_t *input, struct err *e);
-int organization_after(const struct entity *ent, struct store_conn *c, json_t *rec,
-		       json_t *old, json_t *input, struct err *e);
+int user_after(const struct entity *ent, struct store_conn *c, const struct principal *who,
+	       json_t *rec, json_t *old, json_t *input, struct err *e);
+int organization_after(const struct entity *ent, struct store_conn *c,
+		       const struct principal *who, json_t *rec, json_t *old, json_t *input,
+		       struct err *e);
 
 /* 1 if s looks like an email address (local@domain.tld, no spaces). */
 int email_valid(const char *s);

@@ -1,6 +1,8 @@
 #include "router.h"
 
 #include <microhttpd.h>
+#include <sodium.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +29,11 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/session", api_login, R_PUBLIC | R_BODY },
 	{ "DELETE", "/api/v1/session", api_logout, 0 },
 	{ "GET", "/api/v1/me", api_me, 0 },
+	{ "POST", "/api/v1/me/password", api_password, R_BODY },
+	{ "GET", "/api/v1/tokens", api_tokens_list, 0 },
+	{ "POST", "/api/v1/tokens", api_token_create, R_BODY },
+	{ "GET", "/api/v1/tokens/{id}", api_token_get, 0 },
+	{ "DELETE", "/api/v1/tokens/{id}", api_token_revoke, 0 },
 	{ "GET", "/api/v1/organizations/{id}/timeline", api_timeline, 0 },
 	{ "GET", "/api/v1/{entity}/{id}/history", api_history, 0 },
 	{ "GET", "/api/v1/{entity}", api_list, 0 },
@@ -67,6 +74,17 @@ static int match(const char *pattern, const char *path, struct request *r)
 	return 1;
 }
 
+static int touch_job(struct store_conn *c, void *arg)
+{
+	return auth_token_touch(c, *(int64_t *)arg);
+}
+
+static void touch_done(void *arg, int rc)
+{
+	(void)rc;
+	free(arg);
+}
+
 static int authenticate(struct request *r)
 {
 	const char *h = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -74,17 +92,49 @@ static int authenticate(struct request *r)
 	struct store_conn *c;
 	int rc;
 
-	if (h && strncasecmp(h, "Bearer ", 7) == 0)
+	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
 		token = h + 7;
-	else if (!h)
+	} else if (!h) {
 		token = request_cookie(r, "rapport_session");
+		r->by_cookie = 1;
+	}
 	if (!token || !*token)
 		return 0;
+	r->token = token;
 	if (!(c = store_acquire(r->store)))
 		return -1;
 	rc = auth_token_lookup(c, token, &r->who);
 	store_release(c);
+	if (rc == 1 && r->who.touch) {
+		int64_t *id = xmalloc(sizeof *id);
+
+		*id = r->who.token_id;
+		store_write_async(r->store, touch_job, id, touch_done);
+	}
 	return rc;
+}
+
+static int unsafe(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+	       strcmp(method, "OPTIONS") != 0;
+}
+
+/*
+ * A browser sends the cookie with any request, also one a hostile page makes
+ * it send; only our own pages can read the CSRF token (from the sign-in
+ * answer or /api/v1/me) and send it back in X-CSRF-Token.
+ */
+static int csrf_ok(struct request *r)
+{
+	const char *sent = request_header(r, "X-CSRF-Token");
+	char want[AUTH_CSRF_BYTES];
+
+	if (!r->by_cookie || !unsafe(r->method))
+		return 1;
+	auth_csrf(r->token, want);
+	return sent && strlen(sent) == strlen(want) &&
+	       sodium_memcmp(sent, want, strlen(want)) == 0;
 }
 
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -199,6 +249,15 @@ void router_dispatch(struct request *r)
 		if (rc == 0) {
 			resp_errorf(r, E_UNAUTHORIZED, NULL);
 			resp_header(r, "WWW-Authenticate", "Bearer realm=\"rapport\"");
+			return;
+		}
+		if (!csrf_ok(r)) {
+			resp_errorf(r, E_FORBIDDEN, "a request signed in by cookie needs the session's "
+				    "X-CSRF-Token header (from the sign-in answer or GET /api/v1/me)");
+			return;
+		}
+		if (r->who.read_only && unsafe(r->method)) {
+			resp_errorf(r, E_FORBIDDEN, "this token may only read");
 			return;
 		}
 	}

@@ -153,7 +153,12 @@ describe('GET /api/v1/me and DELETE /api/v1/session', () => {
 	test('DELETE with the cookie ends the session, for the cookie and the token', async () => {
 		const login = await srv.login();
 		const pair = cookieOf(login).split(';')[0];
-		const res = await srv.del(`${API}/session`, { token: null, headers: { cookie: pair } });
+		const refused = await srv.del(`${API}/session`, { token: null, headers: { cookie: pair } });
+		expectError(refused, 403, 'forbidden');
+		assert.match(refused.json.error.message, /X-CSRF-Token/);
+		const res = await srv.del(`${API}/session`, {
+			token: null, headers: { cookie: pair, 'x-csrf-token': login.json.user.csrf_token },
+		});
 		assert.equal(res.status, 204, res.text);
 		expectError(await srv.get(`${API}/me`, { token: null, headers: { cookie: pair } }), 401, 'unauthorized');
 		expectError(await srv.get(`${API}/me`, { token: login.json.token }), 401, 'unauthorized');
