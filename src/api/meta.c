@@ -115,6 +115,13 @@ static json_t *field_schema(const struct field *f)
 		json_object_set_new(s, "x-immutable", json_true());
 	if (f->readonly)
 		json_object_set_new(s, "readOnly", json_true());
+	/* what clients (and the permission walk in tests/api) need to build records */
+	if (f->ref)
+		json_object_set_new(s, "x-ref", json_string(f->ref->name));
+	if (f->unit)
+		json_object_set_new(s, "x-business-unit", json_true());
+	if (f->search)
+		json_object_set_new(s, "x-search", json_true());
 	return s;
 }
 
@@ -145,8 +152,13 @@ static json_t *entity_schema(const struct entity *ent)
 		json_object_set_new(props, "custom",
 				    json_pack("{s:s, s:s}", "type", "object", "description",
 					      "Values of the custom fields declared for this entity"));
-	return json_pack("{s:s, s:s, s:o, s:o, s:b}", "type", "object", "description", ent->doc,
-			 "properties", props, "required", required, "additionalProperties", 0);
+	return json_pack("{s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:s?, s:s?, s:b}", "type", "object",
+			 "description", ent->doc, "properties", props, "required", required,
+			 "additionalProperties", 0, "x-collection", ent->collection,
+			 "x-access", ent->access == ACCESS_SCOPED ? "scoped" :
+			 ent->access == ACCESS_AUDIT ? "audit" : "directory",
+			 "x-side-kind", ent->side_kind, "x-side-via", ent->side_via,
+			 "x-read-only", ent->read_only);
 }
 
 static json_t *param(const char *name, const char *in, const char *type, const char *doc)
@@ -266,7 +278,20 @@ static json_t *build_openapi(void)
 			    responses(204, NULL, "Logged out"));
 	json_object_set_new(paths, "/api/v1/session", session);
 	json_object_set_new(paths, "/api/v1/me", json_pack("{s:{s:s, s:o}}", "get", "summary",
-		"The user behind the credentials", "responses", responses(200, NULL, "The user")));
+		"The user behind the credentials, with the session's csrf_token",
+		"responses", responses(200, NULL, "The user")));
+	json_object_set_new(paths, "/api/v1/me/password", json_pack("{s:{s:s, s:o}}", "post",
+		"summary", "Change one's own password: {current_password, new_password}; "
+		"every other session ends", "responses", responses(204, NULL, "Changed")));
+	json_object_set_new(paths, "/api/v1/tokens", json_pack("{s:{s:s, s:o}, s:{s:s, s:o}}",
+		"get", "summary", "Your API tokens (admins: ?user_id=)", "responses",
+		responses(200, NULL, "The tokens, newest first"),
+		"post", "summary", "A new API token: {name, scope: read|write, expires_at?}; "
+		"the token text is shown only in this answer", "responses",
+		responses(201, NULL, "The token")));
+	json_object_set_new(paths, "/api/v1/tokens/{id}", json_pack("{s:O, s:{s:o}, s:{s:o}}",
+		"parameters", id_param, "get", "responses", responses(200, NULL, "The token"),
+		"delete", "responses", responses(204, NULL, "Revoked")));
 	json_object_set_new(paths, "/healthz", json_pack("{s:{s:s, s:[], s:o}}", "get", "summary",
 		"Liveness and store reachability", "security", "responses",
 		responses(200, NULL, "Serving")));

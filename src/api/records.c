@@ -41,11 +41,12 @@ static int64_t if_match(struct request *r)
 }
 
 /*
- * What can be refused before the store is asked, whatever the record: the
- * entity takes no writes (405), or the credentials may change nothing of it
- * (403). The rules that depend on the record run in the write job.
+ * What can be refused before the store is asked: the entity takes no writes
+ * (405), or (on create) the credentials may create nothing of it (403). The
+ * rules that depend on the record run in the write job, after its read
+ * check, so that a record the user may not read is 404 whatever the role.
  */
-static int can_write(struct request *r)
+static int can_write(struct request *r, int creating)
 {
 	const struct role_rule *rule = access_role(r->who.role);
 
@@ -54,6 +55,8 @@ static int can_write(struct request *r)
 		resp_header(r, "Allow", "GET");
 		return 0;
 	}
+	if (!creating)
+		return 1;
 	if (r->who.read_only) {
 		resp_errorf(r, E_FORBIDDEN, "this token may only read");
 		return 0;
@@ -400,7 +403,7 @@ void api_create(struct request *r)
 	struct write_job *j;
 	json_t *input;
 
-	if (!can_write(r) || !(input = decode(r, 0)))
+	if (!can_write(r, 1) || !(input = decode(r, 0)))
 		return;
 	j = job_new(r, input);
 	if (key) {
@@ -437,7 +440,7 @@ void api_update(struct request *r)
 	int64_t version;
 	json_t *input;
 
-	if (!can_write(r) || !need_version(r, &version) || !(input = decode(r, 1)))
+	if (!can_write(r, 0) || !need_version(r, &version) || !(input = decode(r, 1)))
 		return;
 	j = job_new(r, input);
 	j->version = version;
@@ -449,7 +452,7 @@ void api_delete(struct request *r)
 	struct write_job *j;
 	int64_t version;
 
-	if (!can_write(r) || !need_version(r, &version))
+	if (!can_write(r, 0) || !need_version(r, &version))
 		return;
 	j = job_new(r, NULL);
 	j->version = version;

@@ -296,8 +296,9 @@ function parseBody(text) {
  * server's job (not that of a second server on the same database).
  */
 export class Server {
-	constructor({ dir, db, ownsDb = isPgUrl(db) }) {
+	constructor({ dir, db, ownsDb = isPgUrl(db), args = [] }) {
 		this.dir = dir;
+		this.args = args;		/* more options for rapport serve */
 		this.db = db;
 		this.ownsDb = ownsDb;
 		this.port = 0;
@@ -337,7 +338,7 @@ export class Server {
 		this.port = await freePort();
 		this.exit = null;
 		this.stopping = false;
-		const args = ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`];
+		const args = ['serve', '--db', this.db, '--listen', `127.0.0.1:${this.port}`, ...this.args];
 		const child = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 		this.child = child;
 		live.add(child);
@@ -637,11 +638,11 @@ export function assertListShape(body) {
  * A server, not started, on a new store that does not exist yet (SQLite: a
  * path in a new temp dir) or is an empty database (PostgreSQL).
  */
-export async function freshServer() {
+export async function freshServer({ args = [] } = {}) {
 	const dir = tempDir();
-	if (!PG_DIR) return new Server({ dir, db: path.join(dir, 'rapport.db') });
+	if (!PG_DIR) return new Server({ dir, db: path.join(dir, 'rapport.db'), args });
 	try {
-		return new Server({ dir, db: await createDatabase() });
+		return new Server({ dir, db: await createDatabase(), args });
 	} catch (err) {
 		removeDir(dir);
 		throw err;
@@ -670,8 +671,8 @@ export async function startPeer(srv) {
  * init + serve + admin login, on a new store (freshServer). Cleans up
  * after itself if any step fails.
  */
-export async function startServer({ demo = false } = {}) {
-	const srv = await freshServer();
+export async function startServer({ demo = false, args = [] } = {}) {
+	const srv = await freshServer({ args });
 	try {
 		await initStore(srv.db, { demo });
 		await srv.start();
