@@ -29,7 +29,7 @@ MIGRATIONS := $(sort $(wildcard src/store/migrations/*/*.sql))
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test test-unit test-api bench clean format asan
+.PHONY: all deps run test test-unit test-api bench clean format asan fuzz fuzz-bins fuzz-replay
 all: $(BUILD)/rapport
 
 $(BUILD)/rapport: $(BUILD)/src/main.o $(LIB_OBJ)
@@ -68,7 +68,7 @@ run: deps
 	./build/rapport serve --db rapport.db --listen 127.0.0.1:8080
 
 test: deps
-	$(MAKE) all unit-bins bench-bins
+	$(MAKE) all unit-bins bench-bins fuzz-bins
 	$(MAKE) asan
 	sh scripts/test.sh
 
@@ -81,6 +81,47 @@ bench-bins: $(BUILD)/bench-gen
 $(BUILD)/bench-gen: bench/gen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(shell pkg-config --libs sqlite3)
+
+# ---- fuzzing (fuzz/README.md) ----
+# libFuzzer targets built with clang: the library compiled once more with
+# coverage hooks and ASan/UBSan into $(FUZZ_BUILD). `make fuzz` runs each
+# target for FUZZ_SECONDS, writing new inputs to a scratch corpus under
+# $(FUZZ_BUILD)/corpus (never into fuzz/corpus); `make fuzz-replay` runs each
+# target once over its seed corpus in fuzz/corpus, as `make test` does.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := $(BUILD)/fuzz
+FUZZ_TARGETS := router body query
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c17 -D_GNU_SOURCE $(WARN) -O1 -g $(FUZZ_SAN) -Isrc -I$(BUILD)/gen \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o) $(FUZZ_BUILD)/gen/migrations.o
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+$(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o): $(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BIN): $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_LIB_OBJ) $(LDLIBS)
+
+# libmicrohttpd hands its log callback a format it built: not a literal.
+$(FUZZ_BUILD)/src/http/server.o: FUZZ_CFLAGS += -Wno-format-nonliteral
+
+fuzz-bins: $(FUZZ_BIN)
+
+fuzz: deps
+	$(MAKE) fuzz-bins
+	sh fuzz/run.sh run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-replay: fuzz-bins
+	sh fuzz/run.sh replay $(FUZZ_BUILD) 0 $(FUZZ_TARGETS)
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'bench/*.c')

@@ -4,8 +4,10 @@
 set -eu
 # postgresql: the server (PostgreSQL 15 on Debian 12) that scripts/pg.sh runs
 # for the tests and the bench; its binaries live in /usr/lib/postgresql/15/bin.
+# clang and libclang-rt-dev: the libFuzzer targets in fuzz/ (its runtime is a
+# recommendation of clang, which --no-install-recommends leaves out).
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
-libsodium-dev libpq-dev libcmocka-dev postgresql wrk curl"
+libsodium-dev libpq-dev libcmocka-dev postgresql wrk curl clang libclang-rt-dev openssl"
 command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
 
 missing=""

@@ -100,6 +100,29 @@ for build in build build/asan; do
 	done
 done
 
+# The fuzz targets (fuzz/) run once over their seed corpus: one test each.
+fuzzed=0
+for t in build/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	name=${t##*/fuzz_}
+	out="$log/fuzz.out"
+	fuzzed=$((fuzzed + 1))
+	t0=$(now)
+	if timeout --foreground -k 10 "$unit_limit" sh fuzz/run.sh replay build/fuzz 0 "$name" \
+		>"$out" 2>&1; then
+		pass=$((pass + 1))
+		echo "== fuzz replay $name: passed in $(($(now) - t0)) s"
+	else
+		fail=$((fail + 1))
+		echo "!! fuzz replay $name failed in $(($(now) - t0)) s:"
+		tail -80 "$out"
+	fi
+done
+if [ "$fuzzed" -eq 0 ]; then
+	echo "!! no fuzz targets in build/fuzz (make fuzz-bins), so their corpus was not replayed"
+	fail=$((fail + 1))
+fi
+
 if [ ! -d ../shared/data ]; then
 	echo "note: ../shared/data is absent; tests that read the sample files skip"
 fi

@@ -14,6 +14,7 @@
 
 #include "../domain/access.h"
 #include "../http/request.h"
+#include "../http/server.h"
 #include "../store/store.h"
 #include "api.h"
 
@@ -103,7 +104,7 @@ static void login_finish(struct request *r, int rc)
 	}
 	j->who.is_session = 1;
 	snprintf(cookie, sizeof cookie, "rapport_session=%s; Max-Age=%d; " COOKIE_ATTRS "%s",
-		 j->token, auth_limits.session_max_age, r->tls ? "; Secure" : "");
+		 j->token, auth_limits.session_max_age, http_request_tls(r) ? "; Secure" : "");
 	resp_header(r, "Set-Cookie", cookie);
 	resp_header(r, "Cache-Control", "no-store");
 	resp_json(r, 201, json_pack("{s:s, s:o}", "token", j->token, "user",
@@ -240,7 +241,8 @@ static void logout_finish(struct request *r, int rc)
 		resp_errorf(r, E_UNAVAILABLE, NULL);
 		return;
 	}
-	resp_header(r, "Set-Cookie", "rapport_session=; Max-Age=0; " COOKIE_ATTRS);
+	resp_header(r, "Set-Cookie", http_request_tls(r) ? "rapport_session=; Max-Age=0; "
+		    COOKIE_ATTRS "; Secure" : "rapport_session=; Max-Age=0; " COOKIE_ATTRS);
 	resp_text(r, 204, NULL, NULL, 0);
 }
 

@@ -633,17 +633,25 @@ static int check_custom(struct store_conn *c, const struct entity *ent, json_t *
 	}
 	store_bind_text(st, 1, ent->name, strlen(ent->name));
 	while ((rc = store_step(st)) == STORE_ROW) {
-		size_t len;
-		const char *name = store_col_text(st, 0, &len);
-		const char *opts = store_col_text(st, 2, &len);
-		json_t *d = json_pack("{s:s, s:o, s:b, s:I}",
-				      "type", store_col_text(st, 1, &len),
-				      "options", json_loadb(opts, len, 0, NULL),
+		size_t nlen, tlen, olen;
+		const char *name = store_col_text(st, 0, &nlen);
+		const char *type = store_col_text(st, 1, &tlen);
+		const char *opts = store_col_text(st, 2, &olen);
+		json_t *options = json_loadb(opts ? opts : "[]", opts ? olen : 2, 0, NULL);
+		json_t *d = json_pack("{s:s#, s:o, s:b, s:I}",
+				      "type", type ? type : "", type ? tlen : 0,
+				      "options", options ? options : json_array(),
 				      "required", (int)store_col_int(st, 3),
 				      "max_length", (json_int_t)store_col_int(st, 4));
+		char *fname = xstrndup(name ? name : "", name ? nlen : 0);
 
-		if (d)
-			json_object_set_new(decls, name, d);
+		if (!d) {
+			free(fname);
+			rc = STORE_ERROR;
+			break;
+		}
+		json_object_set_new(decls, fname, d);
+		free(fname);
 	}
 	store_done(st);
 	if (rc != STORE_DONE) {
@@ -1108,7 +1116,9 @@ static json_t *cursor_decode(const struct entity *ent, const char *cur)
 	long n, m;
 	json_t *a;
 
-	if (!dot || strlen(cur) > LIMIT_CURSOR_BYTES)
+	/* the MAC part has one length: anything else is refused before decoding */
+	if (!dot || strlen(cur) > LIMIT_CURSOR_BYTES ||
+	    strlen(dot + 1) != (CURSOR_MAC * 4 + 2) / 3)
 		return NULL;
 	n = b64url_decode(cur, (size_t)(dot - cur), payload);
 	m = b64url_decode(dot + 1, strlen(dot + 1), mac);

@@ -51,7 +51,6 @@ struct request {
 	struct principal who;
 	const char *token;		/* the credentials' token text */
 	int by_cookie;			/* it came in the session cookie */
-	int tls;			/* the connection is HTTPS */
 
 	/* query string, collected once */
 	struct list_param params[LIMIT_QUERY_PARAMS + 1];

@@ -25,11 +25,13 @@ static const struct {
 	[E_CONFLICT] = { 409, "conflict", "the change conflicts with existing records" },
 	[E_STALE] = { 412, "stale_version", "the record has changed since you read it" },
 	[E_TOO_LARGE] = { 413, "too_large", "the body is larger than 1 MiB" },
+	[E_URI_TOO_LONG] = { 414, "uri_too_long", "the URL is longer than 4096 bytes" },
 	[E_MEDIA_TYPE] = { 415, "unsupported_media_type", "the body must be application/json" },
 	[E_INVALID_REFERENCE] = { 422, "invalid_reference", "a referenced record does not exist" },
 	[E_IDEMPOTENCY] = { 422, "idempotency_key_reused", "the Idempotency-Key was used with another request" },
 	[E_PRECONDITION_REQUIRED] = { 428, "precondition_required", "If-Match with the record's ETag is required" },
 	[E_RATE_LIMITED] = { 429, "rate_limited", "too many requests" },
+	[E_HEADERS_TOO_LARGE] = { 431, "headers_too_large", "the request headers are too large" },
 	[E_INTERNAL] = { 500, "internal", "internal error" },
 	[E_UNAVAILABLE] = { 503, "unavailable", "the store is not available; try again" },
 };
@@ -44,6 +46,8 @@ const char *err_name(enum err_code code)
 	return code >= 0 && code < E__COUNT ? err_table[code].name : "internal";
 }
 
+/* The format attributes let clang's -Wformat-nonliteral see fmt as checked at the callers. */
+__attribute__((format(printf, 3, 0)))
 static void vset(struct err *e, enum err_code code, const char *fmt, va_list ap)
 {
 	e->code = code;
@@ -64,6 +68,7 @@ void err_set(struct err *e, enum err_code code, const char *fmt, ...)
 	va_end(ap);
 }
 
+__attribute__((format(printf, 4, 0)))
 static void vfield(struct err *e, enum err_code code, const char *field,
 		   const char *fmt, va_list ap)
 {

@@ -26,11 +26,13 @@ enum err_code {
 	E_CONFLICT,		/* 409 */
 	E_STALE,		/* 412 If-Match does not match */
 	E_TOO_LARGE,		/* 413 */
+	E_URI_TOO_LONG,		/* 414 path plus query over LIMIT_URL_BYTES */
 	E_MEDIA_TYPE,		/* 415 */
 	E_INVALID_REFERENCE,	/* 422 a referenced record does not exist */
 	E_IDEMPOTENCY,		/* 422 key reused with another body */
 	E_PRECONDITION_REQUIRED,/* 428 If-Match missing */
 	E_RATE_LIMITED,		/* 429 */
+	E_HEADERS_TOO_LARGE,	/* 431 headers over LIMIT_HEADER_BYTES */
 	E_INTERNAL,		/* 500 */
 	E_UNAVAILABLE,		/* 503 store cannot be reached */
 	E__COUNT

@@ -435,6 +435,9 @@ long b64url_decode(const char *in, size_t n, unsigned char *out)
 			out[o++] = (unsigned char)(acc >> bits & 0xFF);
 		}
 	}
+	/* the bits past the last byte must be zero, or one text would have many spellings */
+	if (acc & ((1u << bits) - 1))
+		return -1;
 	return (long)o;
 }
 

@@ -58,7 +58,9 @@ int json_depth(const char *p, size_t n);
 
 /* base64url without padding. out needs 4*ceil(n/3)+1 bytes. */
 size_t b64url_encode(const unsigned char *in, size_t n, char *out);
-/* Returns decoded length or -1; out needs n*3/4+3 bytes. */
+/* Returns decoded length, or -1 for a character outside the alphabet, an
+ * impossible length or set bits past the last byte (so each byte string has
+ * exactly one encoding); out needs n*3/4+3 bytes. */
 long b64url_decode(const char *in, size_t n, unsigned char *out);
 void hex_encode(const unsigned char *in, size_t n, char *out);
 

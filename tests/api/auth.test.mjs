@@ -106,6 +106,7 @@ describe('POST /api/v1/session', () => {
 		assert.ok(attrSet.has('httponly'), `HttpOnly in ${cookie}`);
 		assert.ok(attrSet.has('samesite=strict'), `SameSite=Strict in ${cookie}`);
 		assert.ok(attrSet.has('path=/'), `Path=/ in ${cookie}`);
+		assert.ok(!attrSet.has('secure'), `no Secure over plain HTTP (a browser would drop it): ${cookie}`);
 	});
 
 	test('the session cookie alone authenticates', async () => {
