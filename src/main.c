@@ -16,7 +16,7 @@ static const struct {
 	{ "serve", cli_serve, "serve [--db URL] [--listen HOST:PORT] [--threads N] [--request-timeout S]\n"
 	  "        [--idle-timeout S] [--max-connections-per-ip N] [--tls-cert FILE --tls-key FILE]\n"
 	  "        [--session-max-age S] [--session-idle S] [--login-failures N]\n"
-	  "        [--login-window S] [--lockout-after N] [--lockout-seconds S]" },
+	  "        [--login-window S] [--lockout-after N] [--lockout-seconds S] [--trust-proxy]" },
 	{ "init", cli_init, "init [--db URL] [--admin EMAIL] [--demo]" },
 	{ "migrate", cli_migrate, "migrate [--db URL]" },
 	{ "token", cli_token, "token create [--db URL] --user EMAIL [--name NAME]" },

@@ -59,13 +59,27 @@ static void client_address(struct request *r, char out[INET6_ADDRSTRLEN])
 		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
+	const char *real = auth_limits.trust_proxy ? request_header(r, "X-Real-IP") : NULL;
+
 	strcpy(out, "unknown");
+	if (real && *real) {
+		snprintf(out, INET6_ADDRSTRLEN, "%s", real);
+		return;
+	}
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
 			  INET6_ADDRSTRLEN);
 	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
 			  INET6_ADDRSTRLEN);
+}
+
+/* Whether the browser reached us over HTTPS (here or at the proxy). */
+static int secure(struct request *r)
+{
+	const char *proto = auth_limits.trust_proxy ? request_header(r, "X-Forwarded-Proto") : NULL;
+
+	return http_request_tls(r) || (proto && strcmp(proto, "https") == 0);
 }
 
 static void too_many(struct request *r, int seconds)
@@ -104,7 +118,7 @@ static void login_finish(struct request *r, int rc)
 	}
 	j->who.is_session = 1;
 	snprintf(cookie, sizeof cookie, "rapport_session=%s; Max-Age=%d; " COOKIE_ATTRS "%s",
-		 j->token, auth_limits.session_max_age, http_request_tls(r) ? "; Secure" : "");
+		 j->token, auth_limits.session_max_age, secure(r) ? "; Secure" : "");
 	resp_header(r, "Set-Cookie", cookie);
 	resp_header(r, "Cache-Control", "no-store");
 	resp_json(r, 201, json_pack("{s:s, s:o}", "token", j->token, "user",
@@ -241,7 +255,7 @@ static void logout_finish(struct request *r, int rc)
 		resp_errorf(r, E_UNAVAILABLE, NULL);
 		return;
 	}
-	resp_header(r, "Set-Cookie", http_request_tls(r) ? "rapport_session=; Max-Age=0; "
+	resp_header(r, "Set-Cookie", secure(r) ? "rapport_session=; Max-Age=0; "
 		    COOKIE_ATTRS "; Secure" : "rapport_session=; Max-Age=0; " COOKIE_ATTRS);
 	resp_text(r, 204, NULL, NULL, 0);
 }

@@ -121,6 +121,7 @@ int cli_serve(int argc, char **argv)
 		{ "login-window", required_argument, NULL, AUTH_OPT + 3 },
 		{ "lockout-after", required_argument, NULL, AUTH_OPT + 4 },
 		{ "lockout-seconds", required_argument, NULL, AUTH_OPT + 5 },
+		{ "trust-proxy", no_argument, NULL, 'p' },
 		{ 0 },
 	};
 	/* the sign-in settings, in the order of the options above */
@@ -183,6 +184,9 @@ int cli_serve(int argc, char **argv)
 				return cli_usage_error("serve", "--max-connections-per-ip takes "
 						       "0 (no limit) to %d", LIMIT_CONNECTIONS);
 			cfg.max_per_ip = (int)per_ip;
+			break;
+		case 'p':
+			auth_limits.trust_proxy = 1;
 			break;
 		case 'c':
 			tls_cert = optarg;

@@ -35,6 +35,8 @@ struct auth_settings {
 	int login_window;	/* seconds of that window */
 	int lockout_after;	/* consecutive failures that lock an account */
 	int lockout_seconds;	/* how long the lock lasts */
+	int trust_proxy;	/* client address and scheme from X-Real-IP and
+				 * X-Forwarded-Proto (behind a reverse proxy) */
 };
 extern struct auth_settings auth_limits;
 

@@ -183,6 +183,18 @@ describe('signing in', () => {
 		assert.ok(Number(limited.headers.get('retry-after')) > 0);
 	});
 
+	test('behind a proxy (--trust-proxy) the address is X-Real-IP and HTTPS is X-Forwarded-Proto', async () => {
+		const srv = await serve(['--trust-proxy', '--login-failures', '2', '--login-window', '60']);
+		const from = (ip, extra = {}) => ({ token: null, headers: { 'x-real-ip': ip, ...extra } });
+		for (let i = 0; i < 8; i++)
+			expectError(await srv.post(`${API}/session`, { email: `p${i}@sec.test`, password: 'Wrong-Password-000' }, from('10.0.0.1')), 401, 'unauthorized');
+		expectError(await srv.post(`${API}/session`, { email: 'admin@rapport.test', password: ADMIN_PASSWORD }, from('10.0.0.1')), 429, 'rate_limited');
+		const other = await srv.post(`${API}/session`, { email: 'admin@rapport.test', password: ADMIN_PASSWORD },
+			from('10.0.0.2', { 'x-forwarded-proto': 'https' }));
+		await must(other, 201, 'another client address behind the same proxy');
+		assert.match(other.headers.get('set-cookie'), /; Secure\b/);
+	});
+
 	test('repeated failures lock the account; time or an admin lifts the lock', async () => {
 		const srv = await serve(['--login-failures', '100', '--lockout-after', '4', '--lockout-seconds', '4']);
 		const waits = await makeUser(srv);
