@@ -99,6 +99,10 @@ static int insert_text(struct store_conn *c, struct demo_job *j, const struct en
 	json_t *input, *rec;
 	int rc;
 
+	/* everything but the units themselves belongs to Nordic Operations */
+	if (in && j->org_ids[0] && entity_field(ent, "business_unit_id") &&
+	    !json_object_get(in, "business_unit_id"))
+		json_object_set_new(in, "business_unit_id", json_integer(j->org_ids[0]));
 	input = in ? record_decode(ent, in, 0, &j->e) : NULL;
 	json_decref(in);
 	if (!input)
