@@ -170,6 +170,32 @@ void api_timeline(struct request *r)
 	list(r, &o);
 }
 
+/*
+ * The audit id of the record's creation: its history starts there. (A
+ * store may give a deleted record's id to a new one; the rows of the one
+ * before are not this record's history.) -1 with the answer set.
+ */
+static int64_t born(struct request *r)
+{
+	struct store_conn *c = store_acquire(r->store);
+	struct store_stmt *st = c ? store_prepare(c, "SELECT max(id) FROM audit WHERE entity = ? "
+						  "AND record_id = ? AND action = 'create'") : NULL;
+	int64_t id = -1;
+
+	if (st) {
+		store_bind_text(st, 1, r->entity->name, strlen(r->entity->name));
+		store_bind_int(st, 2, r->id);
+		if (store_step(st) == STORE_ROW)
+			id = store_col_null(st, 0) ? 0 : store_col_int(st, 0);
+		store_done(st);
+	}
+	if (c)
+		store_release(c);
+	if (id < 0)
+		resp_errorf(r, E_UNAVAILABLE, NULL);
+	return id;
+}
+
 void api_history(struct request *r)
 {
 	struct list_param forced[2] = { { "entity", r->entity->name }, { "record_id", NULL } };
@@ -180,7 +206,7 @@ void api_history(struct request *r)
 		resp_errorf(r, E_NO_ROUTE, "%s have no history", r->entity->collection);
 		return;
 	}
-	if (!readable(r, r->entity))
+	if (!readable(r, r->entity) || (o.min_id = born(r)) < 0)
 		return;
 	snprintf(id, sizeof id, "%lld", (long long)r->id);
 	forced[1].value = id;
@@ -355,6 +381,11 @@ static void finish(struct request *r, int rc)
 {
 	struct write_job *j = r->job;
 
+	/* a user's role, units, password or state changed: credentials are
+	 * looked up afresh (again after the commit: one may have been cached
+	 * from the old state meanwhile) */
+	if (j->ent == &user_entity || j->ent == &team_entity)
+		auth_cache_forget(NULL);
 	if ((rc == STORE_OK || rc == STORE_ABORT) && j->e.code == E_OK &&
 	    (j->body || j->status == 204)) {
 		resp_text(r, j->status, "application/json", j->body, j->body ? strlen(j->body) : 0);

@@ -187,13 +187,12 @@ static int password_ok(struct request *r, const char *email, const char *passwor
 		too_many(r, wait);
 		return 0;
 	}
-	if (!(c = store_acquire(r->store))) {
-		resp_errorf(r, E_UNAVAILABLE, NULL);
-		return 0;
-	}
-	rc = auth_password_check(c, email, password, who, &user_id, &locked);
-	store_release(c);
-	if (rc < 0) {
+	c = store_acquire(r->store);
+	rc = c ? auth_password_check(c, email, password, who, &user_id, &locked) : -1;
+	if (c)
+		store_release(c);
+	if (rc < 0) {	/* not the client's failure: the attempt is given back */
+		auth_login_result(addr, email, 1);
 		resp_errorf(r, E_UNAVAILABLE, NULL);
 		return 0;
 	}

@@ -82,8 +82,9 @@ int access_read_sql(const struct principal *who, const struct entity *ent, struc
 	case ACCESS_AUDIT:
 		if (r->audit == AUDIT_NONE)
 			return -1;
-		if (r->audit == AUDIT_UNITS) {
-			buf_puts(sql, " AND " UNITS_SQL);
+		if (r->audit == AUDIT_UNITS) {	/* rows of their units only */
+			buf_puts(sql, " AND t.business_unit_id IN "
+				 "(SELECT unit_id FROM user_units WHERE user_id = ?)");
 			binds++;
 		}
 		return binds;
@@ -209,6 +210,30 @@ unavailable:
 	return -1;
 }
 
+static int is_unit(const struct entity *ent, json_t *rec)
+{
+	const char *kind = rec && ent->side_kind ?
+		json_string_value(json_object_get(rec, ent->side_kind)) : NULL;
+
+	return kind && strcmp(kind, "business_unit") == 0;
+}
+
+/*
+ * The business-unit tree is what the access rules are made of: creating or
+ * deleting a unit, or moving one (its kind or parent), would change who sees
+ * what, so only a role that changes the directory (admins) may.
+ */
+static int changes_tree(const struct entity *ent, json_t *old, json_t *rec)
+{
+	if (!is_unit(ent, old) && !is_unit(ent, rec))
+		return 0;
+	if (!old || !rec)
+		return 1;
+	return !json_equal(json_object_get(old, ent->side_kind),
+			   json_object_get(rec, ent->side_kind)) ||
+	       !json_equal(json_object_get(old, "parent_id"), json_object_get(rec, "parent_id"));
+}
+
 int access_check_write(struct store_conn *c, const struct principal *who,
 		       const struct entity *ent, json_t *old, json_t *rec, struct err *e)
 {
@@ -236,9 +261,39 @@ int access_check_write(struct store_conn *c, const struct principal *who,
 		return -1;
 	}
 	if ((old && check_state(c, who, r, ent, old, e)) ||
-	    (rec && check_state(c, who, r, ent, rec, e)))
+	    (rec && rec != old && check_state(c, who, r, ent, rec, e)))
 		return -1;
+	if (!r->directory && changes_tree(ent, old, rec)) {
+		err_set(e, E_FORBIDDEN, "only admins create, move or delete business units");
+		return -1;
+	}
 	return 0;
+}
+
+int access_listed(struct store_conn *c, const char *column, int64_t id)
+{
+	struct store_stmt *st;
+	struct buf sql;
+	int rc = STORE_DONE, found = 0;
+
+	buf_init(&sql, 256);
+	buf_printf(&sql, "SELECT %s FROM users", column);
+	st = store_prepare(c, sql.data);
+	buf_free(&sql);
+	if (!st)
+		return -1;
+	while (!found && (rc = store_step(st)) == STORE_ROW) {
+		size_t len, i;
+		const char *text = store_col_text(st, 0, &len);
+		json_t *a = text ? json_loadb(text, len, 0, NULL) : NULL, *v;
+
+		json_array_foreach(a, i, v)
+			if (json_integer_value(v) == id)
+				found = 1;
+		json_decref(a);
+	}
+	store_done(st);
+	return found ? 1 : rc == STORE_DONE ? 0 : -1;
 }
 
 int64_t access_default_unit(struct store_conn *c, int64_t user_id)

@@ -59,6 +59,10 @@ int access_read_sql(const struct principal *who, const struct entity *ent, struc
 int access_check_write(struct store_conn *c, const struct principal *who,
 		       const struct entity *ent, json_t *old, json_t *rec, struct err *e);
 
+/* 1 if some user lists id in column ("team_ids", "business_unit_ids"), 0 if
+ * none, -1 on error. */
+int access_listed(struct store_conn *c, const char *column, int64_t id);
+
 /* The first business unit of the user (0 if none, -1 on error). */
 int64_t access_default_unit(struct store_conn *c, int64_t user_id);
 

@@ -456,7 +456,10 @@ int auth_login_record(struct store_conn *c, int64_t user_id, int ok)
 		st = store_prepare(c, "UPDATE users SET failed_logins = 0, locked_until = NULL "
 				      "WHERE id = ? AND failed_logins <> 0");
 	else
-		st = store_prepare(c, "UPDATE users SET failed_logins = failed_logins + 1, "
+		/* a lock starts the count again: after it, a full run of failures
+		 * locks again, as for an unknown email */
+		st = store_prepare(c, "UPDATE users SET failed_logins = CASE WHEN "
+				      "failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END, "
 				      "locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? "
 				      "ELSE locked_until END WHERE id = ?");
 	if (!st)
@@ -466,60 +469,68 @@ int auth_login_record(struct store_conn *c, int64_t user_id, int ok)
 	} else {
 		time_from_now(auth_limits.lockout_seconds, until);
 		store_bind_int(st, 1, auth_limits.lockout_after);
-		store_bind_text(st, 2, until, strlen(until));
-		store_bind_int(st, 3, user_id);
+		store_bind_int(st, 2, auth_limits.lockout_after);
+		store_bind_text(st, 3, until, strlen(until));
+		store_bind_int(st, 4, user_id);
 	}
 	rc = store_step(st);
 	store_done(st);
-	if (rc == STORE_DONE && !ok)	/* a lock starts the count again */
-		rc = STORE_OK;
 	return rc == STORE_DONE ? STORE_OK : rc;
 }
 
 /*
- * The sign-in throttle: a fixed table of keys ("a:" address, "e:" email)
- * hashed into slots. A collision shares a slot, which only makes two keys
- * throttle each other a little: never lets anyone through more often.
+ * The sign-in throttle: a fixed table of keys ("a" address, "e" email)
+ * hashed, with a key random per process (so collisions cannot be planned),
+ * into slots. A slot whose window and lock have run out is taken over by
+ * the next key; a live one is shared by the keys that meet there, which
+ * only makes them throttle each other: never lets anyone through more often.
  */
 #define THROTTLE_SLOTS 4096
 
 static struct throttle {
-	unsigned char key[16];
 	int64_t window_start_us;
-	int failures;		/* in the window */
+	int failures;		/* in the window, attempts in progress included */
 	int in_a_row;		/* consecutive, accounts only */
 	int64_t locked_until_us;
 } throttle[THROTTLE_SLOTS];
 static pthread_mutex_t throttle_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char throttle_key[crypto_generichash_KEYBYTES];
+static pthread_once_t throttle_once = PTHREAD_ONCE_INIT;
 
-static struct throttle *throttle_slot(char kind, const char *text)
+static void throttle_init(void)
 {
-	unsigned char h[16];
-	struct throttle *t;
-	unsigned v;
+	randombytes_buf(throttle_key, sizeof throttle_key);
+}
 
-	crypto_generichash(h, sizeof h, (const unsigned char *)text, strlen(text),
-			   (const unsigned char *)&kind, 1);
-	memcpy(&v, h, sizeof v);
+/* The slot of a key; the caller holds throttle_lock. */
+static struct throttle *throttle_slot(char kind, const char *text, int64_t now)
+{
+	int64_t window = (int64_t)auth_limits.login_window * 1000000;
+	crypto_generichash_state h;
+	unsigned char d[8];
+	struct throttle *t;
+	uint64_t v;
+
+	crypto_generichash_init(&h, throttle_key, sizeof throttle_key, sizeof d);
+	crypto_generichash_update(&h, (const unsigned char *)&kind, 1);
+	crypto_generichash_update(&h, (const unsigned char *)text, strlen(text));
+	crypto_generichash_final(&h, d, sizeof d);
+	memcpy(&v, d, sizeof v);
 	t = &throttle[v % THROTTLE_SLOTS];
-	if (memcmp(t->key, h, sizeof h) != 0) {
-		memset(t, 0, sizeof *t);
-		memcpy(t->key, h, sizeof h);
+	if (now - t->window_start_us >= window) {	/* the window ran out */
+		t->window_start_us = now;
+		t->failures = 0;
 	}
 	return t;
 }
 
-/* Seconds to wait for key (0: none); the lock must hold throttle_lock. */
+/* Seconds to wait on this slot (0: none); the caller holds throttle_lock. */
 static int throttle_wait(struct throttle *t, int max_failures, int64_t now)
 {
 	int64_t window = (int64_t)auth_limits.login_window * 1000000;
 
 	if (t->locked_until_us > now)
 		return (int)((t->locked_until_us - now) / 1000000) + 1;
-	if (now - t->window_start_us >= window) {
-		t->window_start_us = now;
-		t->failures = 0;
-	}
 	if (t->failures >= max_failures)
 		return (int)((t->window_start_us + window - now) / 1000000) + 1;
 	return 0;
@@ -531,39 +542,56 @@ static int throttle_wait(struct throttle *t, int max_failures, int64_t now)
 int auth_login_wait(const char *address, const char *email)
 {
 	int64_t now = time_mono_us();
-	int a, e;
+	struct throttle *a, *e;
+	int wa, we;
 
+	pthread_once(&throttle_once, throttle_init);
 	pthread_mutex_lock(&throttle_lock);
-	a = throttle_wait(throttle_slot('a', address), auth_limits.login_failures * ADDRESS_FACTOR,
-			  now);
-	e = throttle_wait(throttle_slot('e', email), auth_limits.login_failures, now);
+	a = throttle_slot('a', address, now);
+	e = throttle_slot('e', email, now);
+	wa = throttle_wait(a, auth_limits.login_failures * ADDRESS_FACTOR, now);
+	we = throttle_wait(e, auth_limits.login_failures, now);
+	if (!wa && !we) {
+		/* counted as a failure until it is known not to be one, so that
+		 * attempts side by side cannot pass the limit together */
+		a->failures++;
+		e->failures++;
+	}
 	pthread_mutex_unlock(&throttle_lock);
-	return a > e ? a : e;
+	return wa > we ? wa : we;
 }
 
 void auth_login_forget(const char *email)
 {
+	struct throttle *t;
+
+	pthread_once(&throttle_once, throttle_init);
 	pthread_mutex_lock(&throttle_lock);
-	memset(throttle_slot('e', email), 0, sizeof(struct throttle));
+	t = throttle_slot('e', email, time_mono_us());
+	t->failures = 0;
+	t->in_a_row = 0;
+	t->locked_until_us = 0;
 	pthread_mutex_unlock(&throttle_lock);
 }
 
 void auth_login_result(const char *address, const char *email, int ok)
 {
 	int64_t now = time_mono_us();
-	struct throttle *t;
+	struct throttle *a, *e;
 
+	pthread_once(&throttle_once, throttle_init);
 	pthread_mutex_lock(&throttle_lock);
-	t = throttle_slot('e', email);
-	if (ok) {
-		t->in_a_row = 0;
-	} else {
-		t->failures++;
-		if (++t->in_a_row >= auth_limits.lockout_after) {
-			t->in_a_row = 0;
-			t->locked_until_us = now + (int64_t)auth_limits.lockout_seconds * 1000000;
-		}
-		throttle_slot('a', address)->failures++;
+	a = throttle_slot('a', address, now);
+	e = throttle_slot('e', email, now);
+	if (ok) {	/* it was not a failure after all */
+		if (a->failures > 0)
+			a->failures--;
+		if (e->failures > 0)
+			e->failures--;
+		e->in_a_row = 0;
+	} else if (++e->in_a_row >= auth_limits.lockout_after) {
+		e->in_a_row = 0;
+		e->locked_until_us = now + (int64_t)auth_limits.lockout_seconds * 1000000;
 	}
 	pthread_mutex_unlock(&throttle_lock);
 }

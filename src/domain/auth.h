@@ -67,9 +67,10 @@ void auth_csrf(const char *token, char out[AUTH_CSRF_BYTES]);
 
 /*
  * Sign-in throttling, per process: before checking a password, whether
- * this client address or this account must wait (0: go on; else the seconds
- * to wait); after a failure or a success, auth_login_result notes it.
- * Unknown accounts are throttled and locked exactly like known ones.
+ * this client address or this account must wait (0: go on, and the attempt
+ * counts as a failure until auth_login_result says it was not; else the
+ * seconds to wait, and auth_login_result must not be called). Unknown
+ * accounts are throttled and locked exactly like known ones.
  */
 int auth_login_wait(const char *address, const char *email);
 void auth_login_result(const char *address, const char *email, int ok);

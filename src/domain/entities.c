@@ -69,7 +69,8 @@ const struct entity organization_entity = {
 	.fts_table = "organizations_fts", .fts_prefix = 1, .default_sort = "id",
 	.doc = "Any counterparty: clients, suppliers, partners, community bodies, our business units",
 	.fields = organization_fields, .nfields = nitems(organization_fields),
-	.check = organization_check, .after = organization_after, .side_kind = "kind",
+	.check = organization_check, .after = organization_after,
+	.before_delete = organization_before_delete, .side_kind = "kind",
 };
 
 static const struct field person_fields[] = {
@@ -180,7 +181,7 @@ const struct entity user_entity = {
 	.name = "user", .collection = "users", .table = "users",
 	.default_sort = "id", .doc = "Staff who sign in",
 	.fields = user_fields, .nfields = nitems(user_fields),
-	.check = user_check, .after = user_after,
+	.check = user_check, .after = user_after, .before_delete = user_before_delete,
 	.admin_write = 1, .no_custom = 1, .access = ACCESS_DIRECTORY,
 };
 
@@ -194,7 +195,7 @@ const struct entity team_entity = {
 	.name = "team", .collection = "teams", .table = "teams",
 	.default_sort = "id", .doc = "A group of users; its members change each other's records",
 	.fields = team_fields, .nfields = nitems(team_fields),
-	.admin_write = 1, .no_custom = 1, .access = ACCESS_DIRECTORY,
+	.before_delete = team_before_delete, .admin_write = 1, .no_custom = 1, .access = ACCESS_DIRECTORY,
 };
 
 static const struct field audit_fields[] = {

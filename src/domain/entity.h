@@ -96,6 +96,10 @@ struct entity {
 	size_t nfields;
 	entity_check_fn check;
 	entity_after_fn after;
+	/* In the delete's transaction, before it: old is the record; -1 with e
+	 * refuses (e.g. 409 while other records still name it). */
+	int (*before_delete)(const struct entity *ent, struct store_conn *c, json_t *old,
+			     struct err *e);
 	enum access_kind access;
 	const char *side_kind;		/* SCOPED: the field whose value (an organization
 					 * kind) puts the record on a side */

@@ -579,6 +579,26 @@ int record_exists(struct store_conn *c, const struct entity *ent, int64_t id)
 	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
 }
 
+/* 1 if who may read record id of ent, 0 if not (or it does not exist), -1 on error. */
+static int record_readable(struct store_conn *c, const struct entity *ent, int64_t id,
+			   const struct principal *who)
+{
+	struct err e = { 0 };
+	struct store_stmt *st;
+	int rc;
+
+	if (!who)
+		return record_exists(c, ent, id);
+	if (!(st = prepare_get(c, ent, id, who, &e))) {
+		rc = e.code == E_NOT_FOUND ? 0 : -1;
+		err_clear(&e);
+		return rc;
+	}
+	rc = store_step(st);
+	store_done(st);
+	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
 /* ---- custom fields ---- */
 
 static int custom_value_ok(const char *type, json_t *decl, json_t *v, char *why, size_t n)
@@ -711,9 +731,12 @@ static int unit_exists(struct store_conn *c, int64_t id)
 	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
 }
 
-/* References named in input must exist. */
+/*
+ * References named in input must exist and be readable by who: a record
+ * they may not read is answered as one that does not exist.
+ */
 static int check_refs(struct store_conn *c, const struct entity *ent, json_t *input,
-		      struct err *e)
+		      const struct principal *who, struct err *e)
 {
 	json_t *owner = json_object_get(input, "owner_id");
 
@@ -751,7 +774,7 @@ static int check_refs(struct store_conn *c, const struct entity *ent, json_t *in
 			}
 			json_decref(ids);
 		} else if (f->type == F_REF) {
-			int rc = record_exists(c, f->ref, json_integer_value(v));
+			int rc = record_readable(c, f->ref, json_integer_value(v), who);
 
 			if (rc < 0)
 				err_set(e, E_UNAVAILABLE, NULL);
@@ -760,7 +783,7 @@ static int check_refs(struct store_conn *c, const struct entity *ent, json_t *in
 					       f->ref->name, (long long)json_integer_value(v));
 		} else if (f->type == F_IDLIST) {
 			json_array_foreach(v, j, x) {
-				int rc = record_exists(c, f->ref, json_integer_value(x));
+				int rc = record_readable(c, f->ref, json_integer_value(x), who);
 
 				if (rc < 0) {
 					err_set(e, E_UNAVAILABLE, NULL);
@@ -890,9 +913,9 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 					    f->type == F_BOOL ? json_false() : json_null());
 	}
 	if (check_custom(c, ent, json_object_get(rec, "custom"), e) ||
-	    check_refs(c, ent, rec, e) ||
-	    (ent->check && ent->check(ent, c, rec, NULL, e)) ||
-	    access_check_write(c, who, ent, NULL, rec, e))
+	    check_refs(c, ent, rec, who, e) ||
+	    access_check_write(c, who, ent, NULL, rec, e) ||
+	    (ent->check && ent->check(ent, c, rec, NULL, e)))
 		goto out;
 	if (!(st = store_prepare(c, sql_for(ent)->insert))) {
 		err_set(e, E_UNAVAILABLE, NULL);
@@ -944,7 +967,7 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 	*out = NULL;
 	if (!(old = record_get(c, ent, id, who, e)))
 		return e->code == E_NOT_FOUND ? STORE_ABORT : STORE_ERROR;
-	if (access_check_write(c, who, ent, old, NULL, e))
+	if (access_check_write(c, who, ent, old, old, e))	/* may they change it at all */
 		goto out;
 	if (version < 0)
 		version = json_integer_value(json_object_get(old, "version"));
@@ -970,8 +993,8 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 			json_object_set(rec, key, v);
 	}
 	if (e->code != E_OK || check_custom(c, ent, json_object_get(rec, "custom"), e) ||
-	    check_refs(c, ent, input, e) || (ent->check && ent->check(ent, c, rec, old, e)) ||
-	    access_check_write(c, who, ent, NULL, rec, e))
+	    check_refs(c, ent, input, who, e) || access_check_write(c, who, ent, old, rec, e) ||
+	    (ent->check && ent->check(ent, c, rec, old, e)))
 		goto out;
 	if (!(st = store_prepare(c, sql_for(ent)->update))) {
 		err_set(e, E_UNAVAILABLE, NULL);
@@ -1027,7 +1050,7 @@ int record_delete(struct store_conn *c, const struct entity *ent, int64_t id,
 	if (!old)
 		return e->code == E_NOT_FOUND ? STORE_ABORT : STORE_ERROR;
 	if (access_check_write(c, who, ent, old, NULL, e) ||
-	    (ent == &user_entity && ent->check(ent, c, NULL, old, e))) {
+	    (ent->before_delete && ent->before_delete(ent, c, old, e))) {
 		rc = e->code == E_UNAVAILABLE ? STORE_ERROR : STORE_ABORT;
 		goto out;
 	}
@@ -1371,6 +1394,10 @@ int record_list_text(struct store *s, struct store_conn *c, const struct entity 
 	}
 	for (int i = 0; i < nacc; i++)
 		bind_add_int(&q, o->who->user_id);
+	if (o && o->min_id > 0) {
+		buf_puts(&q.sql, " AND t.id >= ?");
+		bind_add_int(&q, o->min_id);
+	}
 	for (size_t i = 0; i < nparams; i++) {
 		const char *k = params[i].key, *v = params[i].value ? params[i].value : "";
 

@@ -65,6 +65,7 @@ struct list_opts {
 	const struct list_param *forced;	/* equality filters the caller imposes */
 	size_t nforced;				/* (a timeline's organization_id) */
 	const char *default_sort;		/* instead of the entity's */
+	int64_t min_id;				/* only records from this id on */
 };
 
 /*

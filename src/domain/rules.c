@@ -82,6 +82,9 @@ int organization_check(const struct entity *ent, struct store_conn *c, json_t *r
 			err_field(e, "kind", "business units are under this one; it stays a business unit");
 		else if (rc != STORE_DONE)
 			err_set(e, E_UNAVAILABLE, NULL);
+		else if ((rc = access_listed(c, "business_unit_ids", self)) != 0)
+			err_set(e, rc < 0 ? E_UNAVAILABLE : E_CONFLICT, rc < 0 ? NULL :
+				"users still work in this business unit; it stays one");
 	}
 	if (!parent)
 		return e->code == E_OK ? 0 : -1;
@@ -221,7 +224,12 @@ int user_check(const struct entity *ent, struct store_conn *c, json_t *rec, json
 	(void)ent;
 	if (!old || !enabled_admin(old) || (rec && enabled_admin(rec)))
 		return 0;
-	/* the last admin who can sign in stays one */
+	/* the last admin who can sign in stays one; two processes demoting two
+	 * admins at once take turns */
+	if (store_lock(c, "last-admin") != STORE_OK) {
+		err_set(e, E_UNAVAILABLE, NULL);
+		return -1;
+	}
 	if (!(st = store_prepare(c, "SELECT count(*) FROM users WHERE role = 'admin' AND "
 				    "disabled = 0 AND id <> ?"))) {
 		err_set(e, E_UNAVAILABLE, NULL);
@@ -303,4 +311,38 @@ int organization_after(const struct entity *ent, struct store_conn *c,
 	if ((rc = access_refresh(c)) != STORE_OK)
 		err_set(e, E_UNAVAILABLE, NULL);
 	return rc;
+}
+
+/* 409 unless no user lists id in column. */
+static int not_listed(struct store_conn *c, const char *column, int64_t id, const char *what,
+		      struct err *e)
+{
+	int rc = access_listed(c, column, id);
+
+	if (rc < 0)
+		err_set(e, E_UNAVAILABLE, NULL);
+	else if (rc > 0)
+		err_set(e, E_CONFLICT, "users still belong to this %s; take them out first", what);
+	return rc == 0 ? 0 : -1;
+}
+
+int user_before_delete(const struct entity *ent, struct store_conn *c, json_t *old,
+		       struct err *e)
+{
+	return user_check(ent, c, NULL, old, e);
+}
+
+int team_before_delete(const struct entity *ent, struct store_conn *c, json_t *old,
+		       struct err *e)
+{
+	(void)ent;
+	return not_listed(c, "team_ids", get_id(old, "id"), "team", e);
+}
+
+int organization_before_delete(const struct entity *ent, struct store_conn *c, json_t *old,
+			       struct err *e)
+{
+	(void)ent;
+	return is_unit(old) ? not_listed(c, "business_unit_ids", get_id(old, "id"),
+					 "business unit", e) : 0;
 }

@@ -23,6 +23,13 @@ int organization_after(const struct entity *ent, struct store_conn *c,
 		       const struct principal *who, json_t *rec, json_t *old, json_t *input,
 		       struct err *e);
 
+int user_before_delete(const struct entity *ent, struct store_conn *c, json_t *old,
+		       struct err *e);
+int team_before_delete(const struct entity *ent, struct store_conn *c, json_t *old,
+		       struct err *e);
+int organization_before_delete(const struct entity *ent, struct store_conn *c, json_t *old,
+			       struct err *e);
+
 /* 1 if s looks like an email address (local@domain.tld, no spaces). */
 int email_valid(const char *s);
 

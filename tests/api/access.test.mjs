@@ -238,9 +238,14 @@ describe('scoped entities: every role, every verb, inside and outside scope', ()
 						const body = bodyFor(schema, { side, unit: unit && units[unit], tag, word: 'walkcreate' });
 						const res = await srv.post(path, body, as(role));
 						const what = `${role} creates a ${schema['x-collection']} record (${side ?? 'no'} side) in ${unit ?? 'no unit'}`;
+						const sideOrgHidden = schema['x-side-via'] && side && !RULES[role].allUnits &&
+							!RULES[role].sides.includes(side);
 						if (mayCreate(role, side, unit)) {
 							const rec = await must(res, 201, what);
 							assert.equal(rec.owner_id, users[role].id, `${what}: the creator owns it`);
+						} else if (sideOrgHidden) {
+							/* an organization they may not read is one that does not exist */
+							expectError(res, 422, 'invalid_reference', [schema['x-side-via']]);
 						} else {
 							expectError(res, 403, 'forbidden');
 							const left = await must(await srv.get(`${path}?tag=${tag}`), 200, 'list');
@@ -257,6 +262,47 @@ describe('scoped entities: every role, every verb, inside and outside scope', ()
 		const rec = await must(await srv.post(`${API}/people`, { given_name: 'Defaulted' }, as('client_rm')), 201, 'create');
 		assert.equal(rec.business_unit_id, units.A);
 		assert.equal(rec.owner_id, users.client_rm.id);
+	});
+
+	test('the business-unit tree is changed by admins only', async () => {
+		const unit = await must(await srv.post(`${API}/organizations`, { name: 'Sub of A', kind: 'business_unit', parent_id: units.A, business_unit_id: units.A }), 201, 'unit');
+		expectError(await srv.post(`${API}/organizations`, { name: 'Mine', kind: 'business_unit', parent_id: units.A, business_unit_id: units.A }, as('manager')), 403, 'forbidden');
+		expectError(await srv.patch(`${API}/organizations/${unit.id}`, { parent_id: units.B }, { ...as('manager'), ifMatch: unit.version }), 403, 'forbidden');
+		expectError(await srv.del(`${API}/organizations/${unit.id}`, { ...as('manager'), ifMatch: unit.version }), 403, 'forbidden');
+		await must(await srv.patch(`${API}/organizations/${unit.id}`, { notes: 'ours' }, { ...as('manager'), ifMatch: unit.version }), 200, 'other fields are fine');
+		assert.equal((await srv.get(`${API}/organizations/${unit.id}`)).json.parent_id, units.A);
+	});
+
+	test('a team or unit that users belong to cannot be deleted', async () => {
+		const team = await must(await srv.get(`${API}/teams/${refs.team}`), 200, 'team');
+		expectError(await srv.del(`${API}/teams/${team.id}`, { ifMatch: team.version }), 409, 'conflict');
+		const unitA = await must(await srv.get(`${API}/organizations/${units.A}`), 200, 'unit');
+		expectError(await srv.del(`${API}/organizations/${units.A}`, { ifMatch: unitA.version }), 409, 'conflict');
+		const lone = await must(await srv.post(`${API}/organizations`, { name: 'Lone unit', kind: 'business_unit' }), 201, 'unit');
+		await must(await srv.post(`${API}/users`, { email: 'lone@walk.test', name: 'Lone', role: 'viewer', password: PASSWORD, business_unit_ids: [lone.id] }), 201, 'user');
+		expectError(await srv.patch(`${API}/organizations/${lone.id}`, { kind: 'client' }, { ifMatch: lone.version }), 409, 'conflict');
+		expectError(await srv.del(`${API}/organizations/${lone.id}`, { ifMatch: lone.version }), 409, 'conflict');
+	});
+
+	test('a reference to a record one may not read is answered as one that does not exist', async () => {
+		const hidden = await must(await srv.post(`${API}/people`, { given_name: 'Hidden', business_unit_id: units.B }), 201, 'person');
+		const res = await srv.post(`${API}/interactions`, {
+			kind: 'note', direction: 'internal', occurred_at: '2026-01-01T00:00:00Z', person_ids: [hidden.id],
+		}, as('client_rm'));
+		expectError(res, 422, 'invalid_reference', ['person_ids']);
+		const missing = await srv.post(`${API}/interactions`, {
+			kind: 'note', direction: 'internal', occurred_at: '2026-01-01T00:00:00Z', person_ids: [hidden.id + 100000],
+		}, as('client_rm'));
+		assert.deepEqual(missing.json.error.fields.person_ids.replace(/\d+/, 'N'), res.json.error.fields.person_ids.replace(/\d+/, 'N'));
+	});
+
+	test('a new record under an id a deleted one had has only its own history', async () => {
+		const first = await must(await srv.post(`${API}/people`, { given_name: 'Secret', notes: 'price 4.2M', business_unit_id: units.B }), 201, 'create');
+		assert.equal((await srv.del(`${API}/people/${first.id}`, { ifMatch: 1 })).status, 204);
+		const second = await must(await srv.post(`${API}/people`, { given_name: 'Later' }, as('client_rm')), 201, 'create');
+		const rows = (await must(await srv.get(`${API}/people/${second.id}/history`, as('client_rm')), 200, 'history')).items;
+		assert.deepEqual(rows.map((r) => r.action), ['create']);
+		assert.equal(JSON.stringify(rows).includes('4.2M'), false);
 	});
 
 	test('business_unit_id must name a business unit', async () => {
@@ -311,6 +357,10 @@ describe('the audit trail', () => {
 				const rows = (await must(res, 200, `${role} reads the audit`)).items;
 				const visible = rule.audit === 'all' || rec === inA;
 				assert.equal(rows.length, visible ? 1 : 0, `${role}: audit rows of a person in ${rec === inA ? 'A' : 'B'}`);
+			}
+			if (rule.audit === 'units') {
+				const rows = (await must(await srv.get(`${API}/audit?entity=user`, as(role)), 200, 'audit')).items;
+				assert.equal(rows.length, 0, 'rows of no business unit are for admins');
 			}
 			const row = (await srv.get(`${API}/audit?entity=person&id=${inA.id}`)).json.items[0];
 			for (const [method, path] of [['POST', `${API}/audit`], ['PATCH', `${API}/audit/${row.id}`], ['DELETE', `${API}/audit/${row.id}`]]) {

@@ -214,7 +214,18 @@ describe('signing in', () => {
 		await must(await srv.login(freed.email, PASSWORD), 201, 'an admin lifted the lock');
 		expectError(await srv.login(waits.email, PASSWORD), 429, 'rate_limited');
 		await sleep(5000);
-		await must(await srv.login(waits.email, PASSWORD), 201, 'the lock ran out');
+		expectError(await srv.login(waits.email, 'Wrong-Password-000'), 401, 'unauthorized');
+		await must(await srv.login(waits.email, PASSWORD), 201, 'the lock ran out; one failure does not lock again');
+	});
+
+	test('sign-ins side by side cannot pass the limit together', async () => {
+		const srv = await serve(['--login-failures', '3', '--login-window', '60', '--threads', '8']);
+		const answers = await Promise.all(Array.from({ length: 24 },
+			() => srv.login('admin@rapport.test', 'Wrong-Password-000')));
+		const counts = {};
+		for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
+		assert.equal(counts[401], 3, `answers: ${JSON.stringify(counts)}`);
+		assert.equal(counts[429], 21, `answers: ${JSON.stringify(counts)}`);
 	});
 });
 
