@@ -63,9 +63,6 @@ int access_check_write(struct store_conn *c, const struct principal *who,
  * none, -1 on error. */
 int access_listed(struct store_conn *c, const char *column, int64_t id);
 
-/* The first business unit of the user (0 if none, -1 on error). */
-int64_t access_default_unit(struct store_conn *c, int64_t user_id);
-
 /* In a write job: rebuilds user_teams and user_units from users and the
  * business-unit tree. A store code. */
 int access_refresh(struct store_conn *c);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "../lib/util.h"
@@ -318,6 +319,19 @@ void auth_cache_forget(const char *token)
 	pthread_mutex_unlock(&auth_cache_lock);
 }
 
+/* The first id of the JSON array in a column, 0 if none. */
+static int64_t first_id(struct store_stmt *st, int col)
+{
+	size_t len;
+	const char *s = store_col_text(st, col, &len);
+	json_t *a = s ? json_loadb(s, len, 0, NULL) : NULL;
+	int64_t id = json_is_integer(json_array_get(a, 0)) ?
+		json_integer_value(json_array_get(a, 0)) : 0;
+
+	json_decref(a);
+	return id;
+}
+
 static int token_query(struct store_conn *c, const char *hash, struct principal *p)
 {
 	struct store_stmt *st;
@@ -334,7 +348,8 @@ static int token_query(struct store_conn *c, const char *hash, struct principal 
 	time_from_now(-(long long)auth_limits.session_idle, idle);
 	time_from_now(-(long long)every, touch);
 	st = store_prepare(c, "SELECT t.id, t.kind, u.id, u.role, u.email, u.name, t.scope, "
-			      "t.last_used_at FROM tokens t JOIN users u ON u.id = t.user_id "
+			      "t.last_used_at, u.business_unit_ids FROM tokens t JOIN users u "
+			      "ON u.id = t.user_id "
 			      "WHERE t.hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL "
 			      "OR t.expires_at > ?) AND u.disabled = 0 AND (t.kind = 'api' OR "
 			      "t.last_used_at > ?)");
@@ -357,9 +372,20 @@ static int token_query(struct store_conn *c, const char *hash, struct principal 
 		p->read_only = scope && len == 4 && memcmp(scope, "read", 4) == 0;
 		used = store_col_text(st, 7, &len);
 		p->touch = p->is_session && used && strncmp(used, touch, len) < 0;
+		p->default_unit = first_id(st, 8);
 	}
 	store_done(st);
 	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+int auth_token_cached(const char *token, struct principal *p)
+{
+	char hash[65];
+
+	if (strlen(token) > 200)
+		return 0;
+	token_hash(token, hash);
+	return cache_get(hash, p);
 }
 
 int auth_token_lookup(struct store_conn *c, const char *token, struct principal *p)

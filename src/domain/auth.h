@@ -22,6 +22,7 @@ struct principal {
 	int is_session;
 	int read_only;		/* an API token of scope "read" */
 	int touch;		/* a session whose last use should be written down */
+	int64_t default_unit;	/* the user's first business unit, 0 if none */
 };
 
 #define AUTH_TOKEN_BYTES 64	/* "rp_" + 43 base64url chars + NUL, with room */
@@ -80,6 +81,9 @@ void auth_login_forget(const char *email);
 int auth_token_revoke(struct store_conn *c, const char *token);
 /* Drops a token (or, given NULL, every token) from the lookup cache. */
 void auth_cache_forget(const char *token);
+/* Who holds this token, if this process checked it in the last second: 1
+ * (p filled) or 0 (ask auth_token_lookup). Needs no store. */
+int auth_token_cached(const char *token, struct principal *p);
 /* Who holds this token: 1 valid, 0 not (unknown, expired, revoked, disabled), -1 error. */
 int auth_token_lookup(struct store_conn *c, const char *token, struct principal *p);
 /*

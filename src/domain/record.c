@@ -885,18 +885,9 @@ int record_insert(struct store_conn *c, const struct entity *ent, json_t *input,
 	*out = NULL;
 	if (!json_object_get(rec, "owner_id") && who)
 		json_object_set_new(rec, "owner_id", json_integer(who->user_id));
-	if (ent->access == ACCESS_SCOPED && who && entity_field(ent, "business_unit_id") &&
-	    !json_object_get(rec, "business_unit_id")) {
-		int64_t unit = access_default_unit(c, who->user_id);
-
-		if (unit < 0) {
-			err_set(e, E_UNAVAILABLE, NULL);
-			rc = STORE_ERROR;
-			goto out;
-		}
-		if (unit > 0)
-			json_object_set_new(rec, "business_unit_id", json_integer(unit));
-	}
+	if (ent->access == ACCESS_SCOPED && who && who->default_unit > 0 &&
+	    entity_field(ent, "business_unit_id") && !json_object_get(rec, "business_unit_id"))
+		json_object_set_new(rec, "business_unit_id", json_integer(who->default_unit));
 	if (!json_object_get(rec, "tags"))
 		json_object_set_new(rec, "tags", json_array());
 	/* null custom values mean "not set" on create */

@@ -101,6 +101,8 @@ static int authenticate(struct request *r)
 	if (!token || !*token)
 		return 0;
 	r->token = token;
+	if (auth_token_cached(token, &r->who))	/* most requests: no store at all */
+		return 1;
 	if (!(c = store_acquire(r->store)))
 		return -1;
 	rc = auth_token_lookup(c, token, &r->who);

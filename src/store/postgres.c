@@ -19,7 +19,9 @@
  * A connection is checked as it leaves the pool: a socket that turned
  * readable while idle means the server has said goodbye (PostgreSQL sends a
  * FATAL message before a shutdown closes its sessions) or closed it, so the
- * connection is dropped and a fresh one made. A query that finds the
+ * connection is dropped and a fresh one made (not looked at when it came
+ * back less than PG_FRESH_US ago: that costs a system call per request, and
+ * a server that restarted was away for longer). A query that finds the
  * connection lost fails with STORE_UNAVAILABLE and the connection is closed
  * when it is given back. So after the server comes back, the same process
  * serves again without a restart. A server that stops answering without
@@ -48,9 +50,10 @@
  * as a plain transaction; a larger one runs each job inside SAVEPOINT
  * rapport_job (released on STORE_OK, rolled back to otherwise), and one
  * COMMIT, durable with synchronous_commit on, covers them all before any of
- * them learns its result. Savepoint control rides in the same round trip as
- * the next job's savepoint or the COMMIT, so a job costs one round trip
- * besides its own statements. The batch ceiling is 64 because a transaction
+ * them learns its result. Savepoint control is not waited for: it goes out
+ * in one pipeline with the next job's first statement (libpq pipeline mode),
+ * or in front of the COMMIT, so a job costs no round trip besides its own
+ * statements. The batch ceiling is 64 because a transaction
  * with more subtransactions than that overflows PostgreSQL's per-backend
  * subtransaction cache and slows every other session's visibility checks.
  *
@@ -117,6 +120,11 @@
 #define PG_STALE_MAX		32		/* deallocations deferred before a flush */
 #define PG_URL_MAX		4096
 #define PG_SAVEPOINT		"rapport_job"
+#define PG_PENDING_MAX		8		/* control statements deferred at most */
+/* An idle connection given back less than this long ago is taken without
+ * looking at its socket (a poll per request): a server that went away and
+ * came back has been gone for longer than that. */
+#define PG_FRESH_US		50000
 /* pg_advisory_lock(int, int) keys of the migration lock and of the write
  * lock; the one-key form that store_lock uses is a separate space, so they
  * never collide with its keys. */
@@ -162,8 +170,14 @@ struct pg_conn {
 	int depth;			/* nested store_acquire on its thread */
 	int in_job;			/* a write job runs on it */
 	int broken;			/* lost: closed when given back */
+	/* Savepoint control a writer still owes the server: sent in the same
+	 * round trip as the next command (pipeline mode), or before it. */
+	const char *pending[PG_PENDING_MAX];
+	int npending;
+	int ctl_failed;			/* sending pending failed: c->err says why */
 	int silent;			/* lost because the server stopped answering */
 	uint64_t epoch;			/* s->epoch when it was opened */
+	int64_t idle_since_us;		/* when it was last given back */
 	int64_t changes;
 	char err[256];
 	struct pg_conn *next_idle;
@@ -330,9 +344,14 @@ static PGresult *await_result(struct pg_conn *c)
 	return last;
 }
 
+static int pending_flush(struct pg_conn *c);
+static int op_fail(struct pg_conn *c, const PGresult *res);
+
 /* The PQexec family, through await_result(); NULL when nothing could be sent. */
 static PGresult *run_sql(struct pg_conn *c, const char *sql)
 {
+	if (c->npending && pending_flush(c) != STORE_OK)
+		return NULL;
 	return PQsendQuery(c->pg, sql) ? await_result(c) : NULL;
 }
 
@@ -352,11 +371,170 @@ static int ctl(struct pg_conn *c, const char *sql, int *committed)
 	int rc = STORE_OK;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
-		rc = conn_fail(c, res);
+		rc = op_fail(c, res);
 	if (committed)
 		*committed = rc == STORE_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
 	PQclear(res);
 	return rc;
+}
+
+/*
+ * Deferred savepoint control. Between the jobs of a batch the writer owes
+ * the server "RELEASE rapport_job; SAVEPOINT rapport_job" (or "ROLLBACK TO
+ * rapport_job"); waiting for that answer would cost a round trip per job.
+ * So the statements are kept on the connection and go out in one pipeline
+ * with the next job's first prepared statement (pipe_run), or in front of
+ * the batch's COMMIT. If one of them fails, c->ctl_failed is set and the
+ * command behind it fails too: run_txn then fails the batch's transaction
+ * as it did when the savepoint had its own round trip.
+ */
+
+/* The result of a command that failed, c->ctl_failed or not. */
+static int op_fail(struct pg_conn *c, const PGresult *res)
+{
+	if (c->ctl_failed)
+		return c->broken || c->silent ? STORE_UNAVAILABLE : STORE_ERROR;
+	return conn_fail(c, res);
+}
+
+/* Sends the pending control statements now, in one round trip. */
+static int pending_flush(struct pg_conn *c)
+{
+	char sql[PG_PENDING_MAX * 40];
+	size_t len = 0;
+	PGresult *res;
+	ExecStatusType st;
+	int rc = STORE_OK;
+
+	for (int i = 0; i < c->npending; i++)
+		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? "; " : "",
+					c->pending[i]);
+	c->npending = 0;
+	res = PQsendQuery(c->pg, sql) ? await_result(c) : NULL;
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK) {
+		rc = conn_fail(c, res);
+		c->ctl_failed = 1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static void pending_add(struct pg_conn *c, const char *a, const char *b)
+{
+	if (c->npending + 2 > PG_PENDING_MAX)
+		pending_flush(c);
+	c->pending[c->npending++] = a;
+	if (b)
+		c->pending[c->npending++] = b;
+}
+
+/*
+ * Waits for the answers to a pipeline of nctl control statements, one
+ * command and a sync, and returns the command's result (NULL if none came).
+ * A control statement that failed sets c->ctl_failed; the command behind it
+ * is then skipped by the server. Waits as await_result() does.
+ */
+static PGresult *await_pipeline(struct pg_conn *c, int nctl)
+{
+	PGconn *pg = c->pg;
+	PGresult *res, *out = NULL;
+	int flushing = 1, q = 0;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN };
+		int n;
+
+		if (flushing) {
+			n = PQflush(pg);
+			if (n < 0)
+				break;
+			flushing = n == 1;
+		}
+		while (!flushing && !PQisBusy(pg)) {
+			ExecStatusType st;
+
+			if (!(res = PQgetResult(pg))) {
+				q++;	/* the end of one command's results */
+				continue;
+			}
+			st = PQresultStatus(res);
+			if (st == PGRES_PIPELINE_SYNC) {
+				PQclear(res);
+				return out;
+			}
+			if (q < nctl) {
+				if (st != PGRES_COMMAND_OK && !c->ctl_failed) {
+					conn_fail(c, res);
+					c->ctl_failed = 1;
+				}
+				PQclear(res);
+			} else if (q == nctl && (!out || PQresultStatus(out) != PGRES_FATAL_ERROR)) {
+				PQclear(out);
+				out = res;
+			} else {
+				PQclear(res);
+			}
+		}
+		if (pfd.fd < 0)
+			break;
+		if (flushing)
+			pfd.events |= POLLOUT;
+		n = poll(&pfd, 1, PG_PROBE_MS);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(pg))
+			break;
+		if (n == 0 && !server_answers(c->store)) {
+			c->broken = c->silent = 1;
+			set_err(c, "the PostgreSQL server does not answer");
+			atomic_fetch_add(&c->store->epoch, 1);
+			PQclear(out);
+			return NULL;
+		}
+	}
+	/* The connection failed. */
+	c->broken = 1;
+	if (!c->ctl_failed && q < nctl) {
+		first_line(c->err, sizeof c->err, PQerrorMessage(pg));
+		c->ctl_failed = 1;
+	}
+	PQclear(out);
+	return NULL;
+}
+
+/*
+ * Prepares (sql given) or executes the prepared statement st, sending the
+ * pending control statements in the same round trip. The command's result,
+ * or NULL (op_fail says what that means).
+ */
+static PGresult *pipe_run(struct pg_conn *c, struct pg_stmt *st, const char *sql, int nparams)
+{
+	int n = c->npending, ok = 1;
+	PGresult *res;
+
+	if (n && !PQenterPipelineMode(c->pg) && pending_flush(c) != STORE_OK)
+		return NULL;
+	if (!c->npending) {
+		ok = sql ? PQsendPrepare(c->pg, st->name, sql, nparams, NULL) :
+		     PQsendQueryPrepared(c->pg, st->name, st->nparams, st->vals, NULL, NULL, 0);
+		return ok ? await_result(c) : NULL;
+	}
+	for (int i = 0; i < n; i++)
+		ok = ok && PQsendQueryParams(c->pg, c->pending[i], 0, NULL, NULL, NULL, NULL, 0);
+	c->npending = 0;
+	ok = ok && (sql ? PQsendPrepare(c->pg, st->name, sql, nparams, NULL) :
+		    PQsendQueryPrepared(c->pg, st->name, st->nparams, st->vals, NULL, NULL, 0));
+	ok = ok && PQpipelineSync(c->pg);
+	res = ok ? await_pipeline(c, n) : NULL;
+	if (!ok && !c->ctl_failed) {
+		first_line(c->err, sizeof c->err, PQerrorMessage(c->pg));
+		c->ctl_failed = 1;
+		c->broken = 1;
+	}
+	if (!PQexitPipelineMode(c->pg))
+		c->broken = 1;	/* results left unread: the session is no use */
+	return res;
 }
 
 /* --- reading SQL ----------------------------------------------------------- */
@@ -745,10 +923,9 @@ static struct store_stmt *pg_prepare(struct store_conn *cb, const char *sql)
 	st->hash = h;
 	st->row = -1;
 	snprintf(st->name, sizeof st->name, "r%llu", (unsigned long long)++c->names);
-	res = PQsendPrepare(c->pg, st->name, text.data, sc.nparams, NULL) ? await_result(c) :
-									     NULL;
+	res = pipe_run(c, st, text.data, sc.nparams);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		conn_fail(c, res);
+		op_fail(c, res);
 		PQclear(res);
 		free(st);
 		goto fail;
@@ -917,14 +1094,13 @@ static int pg_step(struct store_stmt *sb)
 
 		st->ran = 1;
 		st->row = -1;
-		st->res = PQsendQueryPrepared(c->pg, st->name, st->nparams, st->vals, NULL, NULL,
-					      0) ? await_result(c) : NULL;
+		st->res = pipe_run(c, st, NULL, 0);
 		status = PQresultStatus(st->res);
 		if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
 			st->nrows = status == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;
 			note_changes(c, st->res);
 		} else {
-			st->failed = conn_fail(c, st->res);
+			st->failed = op_fail(c, st->res);
 			PQclear(st->res);
 			st->res = NULL;
 		}
@@ -1180,7 +1356,9 @@ static struct pg_conn *pool_take(struct pg_store *s)
 			break;
 	}
 	pthread_mutex_unlock(&s->pool_lock);
-	if (c && (c->epoch != atomic_load(&s->epoch) || !conn_alive(c))) {
+	if (c && (c->epoch != atomic_load(&s->epoch) || c->broken ||
+		  PQstatus(c->pg) != CONNECTION_OK ||
+		  (time_mono_us() - c->idle_since_us >= PG_FRESH_US && !conn_alive(c)))) {
 		pthread_mutex_lock(&s->pool_lock);
 		all_unlink(s, c);
 		pthread_mutex_unlock(&s->pool_lock);
@@ -1224,6 +1402,8 @@ static void pool_give(struct pg_store *s, struct pg_conn *c)
 {
 	conn_reclaim(c);
 	c->in_job = 0;
+	c->npending = 0;	/* the transaction they belonged to is over */
+	c->ctl_failed = 0;
 	/* A reader that began a transaction and left it open would hold its
 	 * snapshot and locks into the next request. */
 	if (!c->broken && PQstatus(c->pg) == CONNECTION_OK &&
@@ -1237,6 +1417,7 @@ static void pool_give(struct pg_store *s, struct pg_conn *c)
 		all_unlink(s, c);
 		s->nopen--;
 	} else {
+		c->idle_since_us = time_mono_us();
 		c->next_idle = s->idle;
 		s->idle = c;
 	}
@@ -1311,7 +1492,9 @@ static int run_job(struct pg_conn *c, struct store_job *j)
 		log_msg(LOG_WARN, "store: a write job left %d statement(s) open", c->nlent);
 		conn_reclaim(c);
 	}
-	if (rc == STORE_OK && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+	/* With control still pending the job sent nothing: the status is the
+	 * previous job's, which the pending ROLLBACK TO undoes. */
+	if (rc == STORE_OK && !c->npending && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
 		rc = STORE_ERROR;
 	return rc;
 }
@@ -1319,7 +1502,9 @@ static int run_job(struct pg_conn *c, struct store_job *j)
 /*
  * Runs the jobs from first on, in one transaction already begun (with the
  * job savepoint set when there is more than one). Returns the first job it
- * did not run: after a lost transaction the rest goes to a new one.
+ * did not run: after a lost transaction the rest goes to a new one. The
+ * savepoint control between jobs is deferred (pending_add) and rides with
+ * the next job's first command or the COMMIT.
  */
 static struct store_job *run_txn(struct pg_conn *c, struct store_job *first)
 {
@@ -1333,38 +1518,68 @@ static struct store_job *run_txn(struct pg_conn *c, struct store_job *first)
 
 		if (c->broken || ts == PQTRANS_UNKNOWN || ts == PQTRANS_ACTIVE) {
 			c->broken = 1;
+			c->npending = 0;
 			log_msg(LOG_ERROR, "store: connection lost in a write batch: %s", c->err);
 			fail_jobs(first, j, STORE_UNAVAILABLE);
 			j->rc = rc == STORE_OK ? STORE_UNAVAILABLE : rc;
 			return j->next;
 		}
+		if (c->ctl_failed) {
+			/* the savepoint control sent ahead of this job failed: the
+			 * transaction, and this job's work, are lost */
+			c->ctl_failed = 0;
+			c->npending = 0;
+			log_msg(LOG_ERROR, "store: savepoint failed: %s", c->err);
+			if (!c->broken && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+				ctl(c, "ROLLBACK", NULL);
+			erc = c->broken ? STORE_UNAVAILABLE : STORE_ERROR;
+			fail_kept(first, j, erc);
+			j->rc = rc == STORE_OK ? erc : rc;
+			return j->next;
+		}
 		if (ts == PQTRANS_IDLE) {
+			c->npending = 0;
 			log_msg(LOG_ERROR, "store: a write job ended its batch's transaction");
 			fail_jobs(first, j, STORE_ERROR);
 			j->rc = rc == STORE_OK ? STORE_ERROR : rc;
 			return j->next;
 		}
 		j->rc = rc;
+		if (savepoints && !last) {
+			if (rc == STORE_OK)
+				pending_add(c, "RELEASE " PG_SAVEPOINT, "SAVEPOINT " PG_SAVEPOINT);
+			else	/* ROLLBACK TO keeps the savepoint for the next job */
+				pending_add(c, "ROLLBACK TO " PG_SAVEPOINT, NULL);
+			continue;
+		}
 		if (!savepoints)
 			end = rc == STORE_OK ? "COMMIT" : "ROLLBACK";
-		else if (rc == STORE_OK)
-			end = last ? "RELEASE " PG_SAVEPOINT "; COMMIT" :
-			      "RELEASE " PG_SAVEPOINT "; SAVEPOINT " PG_SAVEPOINT;
-		else	/* ROLLBACK TO keeps the savepoint for the next job */
-			end = last ? "ROLLBACK TO " PG_SAVEPOINT "; COMMIT" :
-			      "ROLLBACK TO " PG_SAVEPOINT;
-		erc = ctl(c, end, &committed);
+		else
+			end = rc == STORE_OK ? "RELEASE " PG_SAVEPOINT "; COMMIT" :
+			      "ROLLBACK TO " PG_SAVEPOINT "; COMMIT";
+		if (c->npending) {	/* in the same round trip */
+			char sql[(PG_PENDING_MAX + 2) * 40];
+			size_t len = 0;
+
+			for (int i = 0; i < c->npending; i++)
+				len += (size_t)snprintf(sql + len, sizeof sql - len, "%s; ",
+							c->pending[i]);
+			snprintf(sql + len, sizeof sql - len, "%s", end);
+			c->npending = 0;
+			erc = ctl(c, sql, &committed);
+		} else {
+			erc = ctl(c, end, &committed);
+		}
 		if (!savepoints && rc != STORE_OK)
 			return NULL;	/* rolled back, or lost with the connection */
 		if (erc == STORE_OK && (!last || committed))
 			continue;
-		log_msg(LOG_ERROR, "store: %s failed: %s", last ? "commit" : "savepoint", c->err);
+		log_msg(LOG_ERROR, "store: commit failed: %s", c->err);
+		c->ctl_failed = 0;
 		if (!c->broken && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 			ctl(c, "ROLLBACK", NULL);
 		erc = c->broken ? STORE_UNAVAILABLE : STORE_ERROR;
 		fail_kept(first, j->next, erc);
-		if (!last)	/* the transaction is gone: this job's work with it */
-			j->rc = rc == STORE_OK ? erc : rc;
 		return j->next;
 	}
 	return NULL;
