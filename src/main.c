@@ -1,4 +1,5 @@
 /* rapport: the command. Dispatches to src/cli/, one file per subcommand. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,13 @@ static void help(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/*
+	 * Freed memory stays with the process up to this much instead of going
+	 * back to the kernel at once: SQLite frees a little at every savepoint,
+	 * and a madvise per write job cost the store writer a tenth of its time.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+
 	if (argc < 2) {
 		help(stderr);
 		return EXIT_USAGE;

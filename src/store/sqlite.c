@@ -65,6 +65,7 @@
 #define SQ_BATCH_MAX		512			/* jobs per transaction */
 #define SQ_BUCKETS		256			/* power of two, >= 2 * LIMIT_STMT_CACHE */
 #define SQ_SAVEPOINT		"rapport_job"
+#define SQ_CKPT_FRAMES		1000	/* WAL pages that start a checkpoint (SQLite's default) */
 
 enum sq_role { SQ_READER, SQ_WRITER, SQ_MIGRATOR };
 
@@ -122,6 +123,15 @@ struct sq_store {
 	atomic_uint_fast64_t commits;	/* batches this process committed */
 
 	struct jobq jobs;		/* one writer thread */
+
+	/* the checkpointer: copies the WAL into the database off the commit path */
+	pthread_t ckpt_thread;
+	int ckpt_started;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_cond;
+	int ckpt_stop;			/* under ckpt_lock */
+	int wal_frames;			/* under ckpt_lock: the WAL's length after a commit */
+	sqlite3 *ckpt_db;
 };
 
 static const struct store_ops sq_ops;
@@ -882,10 +892,95 @@ static void sq_write_async(struct store *sb, store_job_fn fn, void *arg,
 
 /* --- open, migrate, close ------------------------------------------------ */
 
+/*
+ * Checkpoints. SQLite's own run inside the COMMIT that passes 1000 WAL pages,
+ * so one write batch in a few paid for copying the WAL into the database
+ * (random writes and an fsync) while every request in it waited. Instead the
+ * writer's WAL hook only notes the WAL's length, and this thread, on a
+ * connection of its own, runs a PASSIVE checkpoint (which never blocks the
+ * writer or readers) whenever the WAL grew past SQ_CKPT_FRAMES since the last
+ * one. The writer starts the WAL over once a checkpoint has copied it all.
+ */
+static int wal_hook(void *p, sqlite3 *db, const char *name, int frames)
+{
+	struct sq_store *s = p;
+
+	(void)db, (void)name;
+	pthread_mutex_lock(&s->ckpt_lock);
+	s->wal_frames = frames;
+	if (frames >= SQ_CKPT_FRAMES)
+		pthread_cond_signal(&s->ckpt_cond);
+	pthread_mutex_unlock(&s->ckpt_lock);
+	return SQLITE_OK;
+}
+
+static void *ckpt_main(void *p)
+{
+	struct sq_store *s = p;
+	int done_at = 0;	/* the WAL length the last checkpoint saw */
+
+	pthread_mutex_lock(&s->ckpt_lock);
+	for (;;) {
+		int frames, log = 0, copied = 0;
+
+		while (!s->ckpt_stop && (s->wal_frames < SQ_CKPT_FRAMES ||
+					 s->wal_frames - done_at < SQ_CKPT_FRAMES / 2)) {
+			if (s->wal_frames < done_at)	/* the WAL started over */
+				done_at = 0;
+			else
+				pthread_cond_wait(&s->ckpt_cond, &s->ckpt_lock);
+		}
+		if (s->ckpt_stop)
+			break;
+		frames = s->wal_frames;
+		pthread_mutex_unlock(&s->ckpt_lock);
+		if (sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+					      &copied) != SQLITE_OK)
+			usleep(100000);	/* busy (another process checkpoints) or I/O: later */
+		pthread_mutex_lock(&s->ckpt_lock);
+		done_at = frames;
+	}
+	pthread_mutex_unlock(&s->ckpt_lock);
+	return NULL;
+}
+
+static int ckpt_start(struct sq_store *s, char *why, size_t whylen)
+{
+	if (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "cannot open database %s for checkpoints: %s", s->path,
+			 sqlite3_errmsg(s->ckpt_db));
+		return -1;
+	}
+	sqlite3_busy_timeout(s->ckpt_db, SQ_BUSY_MS);
+	if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) != 0) {
+		snprintf(why, whylen, "cannot start the checkpoint thread for %s", s->path);
+		return -1;
+	}
+	s->ckpt_started = 1;
+	sqlite3_wal_hook(s->wconn->db, wal_hook, s);	/* replaces the automatic one */
+	return 0;
+}
+
+static void ckpt_stop(struct sq_store *s)
+{
+	if (s->ckpt_started) {
+		pthread_mutex_lock(&s->ckpt_lock);
+		s->ckpt_stop = 1;
+		pthread_cond_signal(&s->ckpt_cond);
+		pthread_mutex_unlock(&s->ckpt_lock);
+		pthread_join(s->ckpt_thread, NULL);
+		s->ckpt_started = 0;
+	}
+	sqlite3_close_v2(s->ckpt_db);
+	s->ckpt_db = NULL;
+}
+
 static void sq_free(struct sq_store *s)
 {
 	struct sq_conn *c, *next;
 
+	ckpt_stop(s);
 	if (s->have_key)
 		pthread_key_delete(s->reader_key);
 	for (c = s->readers; c; c = next) {
@@ -902,6 +997,8 @@ static void sq_free(struct sq_store *s)
 	conn_close(s->wconn);
 	jobq_destroy(&s->jobs);
 	pthread_mutex_destroy(&s->conns_lock);
+	pthread_mutex_destroy(&s->ckpt_lock);
+	pthread_cond_destroy(&s->ckpt_cond);
 	free(s->path);
 	free(s);
 }
@@ -992,6 +1089,8 @@ int sqlite_store_open(const char *path, struct store **out, char *why, size_t wh
 	s->base.ops = &sq_ops;
 	s->path = xstrdup(path);
 	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_mutex_init(&s->ckpt_lock, NULL);
+	pthread_cond_init(&s->ckpt_cond, NULL);
 	jobq_init(&s->jobs, SQ_BATCH_MAX, run_batch, s);
 	if (pthread_key_create(&s->reader_key, reader_exit) != 0) {
 		snprintf(why, whylen, "cannot create a thread key for database %s", path);
@@ -1017,7 +1116,7 @@ int sqlite_store_open(const char *path, struct store **out, char *why, size_t wh
 		snprintf(why, whylen, "database %s: %s", path, sqlite3_errmsg(s->wconn->db));
 		goto fail;
 	}
-	if (jobq_start(&s->jobs, 1, why, whylen))
+	if (ckpt_start(s, why, whylen) || jobq_start(&s->jobs, 1, why, whylen))
 		goto fail;
 	*out = &s->base;
 	return 0;
