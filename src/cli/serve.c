@@ -244,6 +244,7 @@ int cli_serve(int argc, char **argv)
 	cfg.host = host;
 	cfg.store = s;
 	cfg.threads = (int)threads;
+	cfg.extra_threads = store_extra_threads(s);
 	cfg.tls_cert_pem = cert_pem;
 	cfg.tls_key_pem = key_pem;
 	rc = http_start(&cfg, &srv, why, sizeof why);

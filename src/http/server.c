@@ -481,7 +481,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *wh
 	const char *host = strcmp(cfg->host, "localhost") == 0 ? "127.0.0.1" : cfg->host;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads :
-			   (unsigned)(cores > 0 ? cores : 2);
+			   (unsigned)((cores > 0 ? cores : 2) + cfg->extra_threads);
 	int tls = cfg->tls_cert_pem && cfg->tls_key_pem;
 	/* Empty unless TLS: MHD_OPTION_ARRAY with only the end marker adds nothing. */
 	struct MHD_OptionItem tls_opts[] = {

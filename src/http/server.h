@@ -12,7 +12,8 @@ struct request;
 struct http_config {
 	const char *host;	/* numeric IPv4 or IPv6 address */
 	int port;
-	int threads;		/* worker threads; 0 means one per core */
+	int threads;		/* worker threads; 0: one per core plus */
+	int extra_threads;	/* these (the store's wish, store_extra_threads) */
 	struct store *store;
 	/* Seconds to receive one whole request (request line, headers, body),
 	 * from the connection being ready for it; 0: LIMIT_REQUEST_SECONDS. */

@@ -18,6 +18,7 @@ struct buf;
 
 struct store_ops {
 	const char *name;	/* store_backend() */
+	int extra_threads;	/* store_extra_threads() */
 
 	int (*migrate)(struct store *s, const struct migration *list, int *applied,
 		       char *why, size_t whylen);

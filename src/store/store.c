@@ -63,6 +63,11 @@ const char *store_backend(const struct store *s)
 	return s->ops->name;
 }
 
+int store_extra_threads(const struct store *s)
+{
+	return s->ops->extra_threads;
+}
+
 struct store_conn *store_acquire(struct store *s)
 {
 	return s->ops->acquire(s);

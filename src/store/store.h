@@ -47,6 +47,11 @@ int store_migrate(struct store *s, int *applied, char *why, size_t whylen);
 void store_close(struct store *s);
 /* "sqlite" or "postgres": for logs and /healthz only. */
 const char *store_backend(const struct store *s);
+/*
+ * Request threads to run beyond one per core: a store whose reads wait on
+ * a network round trip keeps a core busy only with more threads than cores.
+ */
+int store_extra_threads(const struct store *s);
 
 /*
  * A connection for reads; NULL if the store is unreachable. Reads through it
