@@ -11,6 +11,7 @@
 #include "record.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -634,23 +635,22 @@ static int custom_value_ok(const char *type, json_t *decl, json_t *v, char *why,
 }
 
 /* Checks the whole custom object of a record against the declarations. */
-static int check_custom(struct store_conn *c, const struct entity *ent, json_t *custom,
-			struct err *e)
+/* The custom fields declared for ent: {"name": {type, options, ...}}, new
+ * reference, or NULL with e set. */
+static json_t *load_decls(struct store_conn *c, const struct entity *ent, struct err *e)
 {
 	static const char sql[] =
 		"SELECT name, type, options, required, max_length FROM custom_fields "
 		"WHERE entity = ?";
 	struct store_stmt *st;
-	json_t *decls = json_object(), *v;
-	const char *key;
+	json_t *decls;
 	int rc;
 
-	if (ent->no_custom)
-		goto out;
 	if (!(st = store_prepare(c, sql))) {
 		err_set(e, E_UNAVAILABLE, NULL);
-		goto out;
+		return NULL;
 	}
+	decls = json_object();
 	store_bind_text(st, 1, ent->name, strlen(ent->name));
 	while ((rc = store_step(st)) == STORE_ROW) {
 		size_t nlen, tlen, olen;
@@ -676,8 +676,60 @@ static int check_custom(struct store_conn *c, const struct entity *ent, json_t *
 	store_done(st);
 	if (rc != STORE_DONE) {
 		err_set(e, store_err(rc), NULL);
-		goto out;
+		json_decref(decls);
+		return NULL;
 	}
+	return decls;
+}
+
+/*
+ * The declarations read in this write transaction, for its other jobs: no
+ * other writer commits meanwhile (store_txn_seq), and a job that changes a
+ * declaration bumps decl_gen, which empties the cache.
+ */
+static struct {
+	pthread_mutex_t lock;
+	uint64_t seq;
+	unsigned gen;
+	json_t *by_entity;	/* entity name -> declarations */
+} decl_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static atomic_uint decl_gen;
+
+static json_t *decls_for(struct store_conn *c, const struct entity *ent, struct err *e)
+{
+	uint64_t seq = store_txn_seq();
+	unsigned gen = atomic_load(&decl_gen);
+	json_t *d;
+
+	if (!seq)
+		return load_decls(c, ent, e);
+	pthread_mutex_lock(&decl_cache.lock);
+	if (decl_cache.seq != seq || decl_cache.gen != gen || !decl_cache.by_entity) {
+		json_decref(decl_cache.by_entity);
+		decl_cache.by_entity = json_object();
+		decl_cache.seq = seq;
+		decl_cache.gen = gen;
+	}
+	d = json_incref(json_object_get(decl_cache.by_entity, ent->name));
+	pthread_mutex_unlock(&decl_cache.lock);
+	if (d || !(d = load_decls(c, ent, e)))
+		return d;
+	pthread_mutex_lock(&decl_cache.lock);
+	if (decl_cache.seq == seq && decl_cache.gen == gen)
+		json_object_set(decl_cache.by_entity, ent->name, d);
+	pthread_mutex_unlock(&decl_cache.lock);
+	return d;
+}
+
+/* Checks the whole custom object of a record against the declarations. */
+static int check_custom(struct store_conn *c, const struct entity *ent, json_t *custom,
+			struct err *e)
+{
+	json_t *decls = NULL, *v;
+	const char *key;
+
+	if (ent->no_custom || !(decls = decls_for(c, ent, e)))
+		goto out;
 	json_object_foreach(custom, key, v) {
 		json_t *d = json_object_get(decls, key);
 		char field[96], why[128];
@@ -867,6 +919,8 @@ static int after_write(struct store_conn *c, const struct entity *ent,
 {
 	int rc = STORE_OK;
 
+	if (ent == &custom_field_entity)
+		atomic_fetch_add(&decl_gen, 1);
 	if (ent->after)
 		rc = ent->after(ent, c, who, rec, old, input, e);
 	if (rc == STORE_OK)

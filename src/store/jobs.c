@@ -1,6 +1,7 @@
 #include "store/jobs.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,20 @@
 
 /* The queue whose writer this thread is, if any. */
 static _Thread_local const struct jobq *writer_of;
+
+/* The transaction a writer thread is in (store_txn_seq); 0 outside one. */
+static _Thread_local uint64_t txn_seq;
+static atomic_uint_fast64_t txn_count;
+
+void jobq_new_txn(void)
+{
+	txn_seq = atomic_fetch_add(&txn_count, 1) + 1;
+}
+
+uint64_t store_txn_seq(void)
+{
+	return txn_seq;
+}
 
 void jobq_init(struct jobq *q, size_t batch_max, void (*run)(void *owner, struct store_job *batch),
 	       void *owner)
@@ -100,7 +115,9 @@ static void *writer_main(void *p)
 		if (q->head)
 			pthread_cond_signal(&q->work);
 		pthread_mutex_unlock(&q->lock);
+		jobq_new_txn();
 		q->run(q->owner, batch);
+		txn_seq = 0;
 		finish_batch(q, batch);
 		pthread_mutex_lock(&q->lock);
 	}

@@ -43,6 +43,9 @@ struct jobq {
 	int stopping;
 };
 
+/* A backend that begins another transaction within one batch says so. */
+void jobq_new_txn(void);
+
 void jobq_init(struct jobq *q, size_t batch_max, void (*run)(void *owner, struct store_job *batch),
 	       void *owner);
 /* Starts n writer threads (signals blocked in them); 0, or -1 with why. */

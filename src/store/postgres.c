@@ -1599,6 +1599,7 @@ static void run_batch(void *owner, struct store_job *batch)
 			fail_jobs(j, NULL, STORE_UNAVAILABLE);
 			return;
 		}
+		jobq_new_txn();	/* what one transaction read is not the next one's */
 		rc = ctl(c, j->next ? PG_BEGIN "; SAVEPOINT " PG_SAVEPOINT : PG_BEGIN, NULL);
 		if (rc != STORE_OK) {
 			/* found closed, not silent: the server may well be back */

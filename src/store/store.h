@@ -87,6 +87,14 @@ const char *store_errmsg(struct store_conn *c);
 /* Runs SQL that takes no parameters and returns no rows (DDL). */
 int store_exec(struct store_conn *c, const char *sql);
 
+/*
+ * In a write job: a number that stays the same for every job of one write
+ * transaction and differs between transactions (never 0). What a job read
+ * may be kept for the other jobs of the same transaction, as long as no job
+ * changed it: no other writer commits in between. Outside a job: 0.
+ */
+uint64_t store_txn_seq(void);
+
 /* A write job: return STORE_OK to keep its changes, anything else to undo them. */
 typedef int (*store_job_fn)(struct store_conn *c, void *arg);
 /* Runs fn in the group-commit writer and waits until it is durable.
