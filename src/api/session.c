@@ -110,12 +110,8 @@ static void login_finish(struct request *r, int rc)
 	struct session_job *j = r->job;
 	char cookie[AUTH_TOKEN_BYTES + 128];
 
-	if (rc != STORE_OK) {
-		if (j->e.code == E_OK)
-			err_set(&j->e, E_UNAVAILABLE, NULL);
-		resp_error(r, &j->e);
+	if (resp_write_failed(r, rc, &j->e))
 		return;
-	}
 	j->who.is_session = 1;
 	snprintf(cookie, sizeof cookie, "rapport_session=%s; Max-Age=%d; " COOKIE_ATTRS "%s",
 		 j->token, auth_limits.session_max_age, secure(r) ? "; Secure" : "");
@@ -297,12 +293,8 @@ static void password_finish(struct request *r, int rc)
 {
 	struct session_job *j = r->job;
 
-	if (rc != STORE_OK) {
-		if (j->e.code == E_OK)
-			err_set(&j->e, E_UNAVAILABLE, NULL);
-		resp_error(r, &j->e);
+	if (resp_write_failed(r, rc, &j->e))
 		return;
-	}
 	resp_text(r, 204, NULL, NULL, 0);
 }
 

@@ -165,12 +165,8 @@ static void create_finish(struct request *r, int rc)
 	struct token_job *j = r->job;
 	char loc[64];
 
-	if (rc != STORE_OK) {
-		if (j->e.code == E_OK)
-			err_set(&j->e, E_UNAVAILABLE, NULL);
-		resp_error(r, &j->e);
+	if (resp_write_failed(r, rc, &j->e))
 		return;
-	}
 	snprintf(loc, sizeof loc, "/api/v1/tokens/%lld", (long long)j->id);
 	resp_header(r, "Location", loc);
 	resp_header(r, "Cache-Control", "no-store");
@@ -264,12 +260,8 @@ static void revoke_finish(struct request *r, int rc)
 	struct token_job *j = r->job;
 
 	auth_cache_forget(NULL);	/* only its hash is known here */
-	if (rc != STORE_OK) {
-		if (j->e.code == E_OK)
-			err_set(&j->e, E_UNAVAILABLE, NULL);
-		resp_error(r, &j->e);
+	if (resp_write_failed(r, rc, &j->e))
 		return;
-	}
 	resp_text(r, 204, NULL, NULL, 0);
 }
 

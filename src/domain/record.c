@@ -567,9 +567,10 @@ json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id,
 	return o;
 }
 
-int record_exists(struct store_conn *c, const struct entity *ent, int64_t id)
+/* 1 if sql, with id bound, finds a row; 0 if not, -1 on error. */
+static int finds(struct store_conn *c, const char *sql, int64_t id)
 {
-	struct store_stmt *st = store_prepare(c, sql_for(ent)->exists);
+	struct store_stmt *st = store_prepare(c, sql);
 	int rc;
 
 	if (!st)
@@ -578,6 +579,11 @@ int record_exists(struct store_conn *c, const struct entity *ent, int64_t id)
 	rc = store_step(st);
 	store_done(st);
 	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+}
+
+int record_exists(struct store_conn *c, const struct entity *ent, int64_t id)
+{
+	return finds(c, sql_for(ent)->exists, id);
 }
 
 /* 1 if who may read record id of ent, 0 if not (or it does not exist), -1 on error. */
@@ -771,16 +777,7 @@ static void merge_custom(json_t *base, json_t *patch)
 /* 1 if id is an organization of kind business_unit, 0 if not, -1 on error. */
 static int unit_exists(struct store_conn *c, int64_t id)
 {
-	struct store_stmt *st = store_prepare(c,
-		"SELECT 1 FROM organizations WHERE id = ? AND kind = 'business_unit'");
-	int rc;
-
-	if (!st)
-		return -1;
-	store_bind_int(st, 1, id);
-	rc = store_step(st);
-	store_done(st);
-	return rc == STORE_ROW ? 1 : rc == STORE_DONE ? 0 : -1;
+	return finds(c, "SELECT 1 FROM organizations WHERE id = ? AND kind = 'business_unit'", id);
 }
 
 /*

@@ -96,3 +96,13 @@ void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job)
 	MHD_suspend_connection(r->conn);
 	store_write_async(r->store, write_trampoline, r, write_done);
 }
+
+int resp_write_failed(struct request *r, int rc, struct err *e)
+{
+	if (rc == STORE_OK)
+		return 0;
+	if (e->code == E_OK)
+		err_set(e, E_UNAVAILABLE, NULL);
+	resp_error(r, e);
+	return 1;
+}

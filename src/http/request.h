@@ -84,6 +84,9 @@ void resp_error(struct request *r, const struct err *e);
 void resp_errorf(struct request *r, enum err_code code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void resp_header(struct request *r, const char *name, const char *value);
+/* For a write's finish: if rc is not STORE_OK, answers with e (503 if the
+ * job set no error) and returns 1; else 0. */
+int resp_write_failed(struct request *r, int rc, struct err *e);
 
 /*
  * Runs fn(conn, job) in the store writer, suspending the connection until

@@ -99,6 +99,7 @@
 #include "lib/util.h"
 #include "store/backend.h"
 #include "store/jobs.h"
+#include "store/stmtcache.h"
 
 #define PG_POOL_DEFAULT		8
 #define PG_POOL_MAX		256
@@ -115,7 +116,6 @@
 				"SET synchronous_commit = on; SET client_encoding = 'UTF8'; " \
 				"SET default_transaction_isolation = 'read committed'"
 #define PG_BATCH_MAX		64		/* jobs per transaction: see above */
-#define PG_BUCKETS		256		/* power of two, >= 2 * LIMIT_STMT_CACHE */
 #define PG_SQL_MAX		(4 * 1024 * 1024) /* SQL text after rewriting */
 #define PG_STALE_MAX		32		/* deallocations deferred before a flush */
 #define PG_URL_MAX		4096
@@ -138,9 +138,8 @@ struct pg_conn;
 
 struct pg_stmt {
 	struct store_stmt base;
+	struct cached_stmt cache;
 	struct pg_conn *conn;
-	char *sql;			/* cache key; NULL when uncached */
-	uint64_t hash;
 	char name[24];			/* of the server-side prepared statement */
 	int nparams;
 	const char **vals;		/* bound values: into bufs, or NULL for SQL NULL */
@@ -150,19 +149,13 @@ struct pg_stmt {
 	int ran;			/* executed since the last reset */
 	int failed;			/* what the failed execution returned */
 	int row, nrows;			/* row: the current one, -1 before the first */
-	struct pg_stmt *hnext;		/* bucket chain */
-	struct pg_stmt *prev, *next;	/* LRU list, or the uncached list */
-	int lent;
 };
 
 struct pg_conn {
 	struct store_conn base;
 	PGconn *pg;
 	struct pg_store *store;
-	struct pg_stmt *buckets[PG_BUCKETS];
-	struct pg_stmt *lru_head, *lru_tail;	/* most recently prepared first */
-	struct pg_stmt *uncached;	/* lent statements outside the cache */
-	int ncached, nlent;
+	struct stmt_cache stmts;
 	uint64_t names;			/* prepared statements made so far */
 	struct buf stale;		/* "DEALLOCATE x; ..." still to send */
 	int nstale;
@@ -742,41 +735,6 @@ static void scan_sql(const char *sql, struct buf *out, struct sql_scan *sc)
 
 /* --- statements ------------------------------------------------------- */
 
-static void lru_unlink(struct pg_conn *c, struct pg_stmt *st)
-{
-	if (st->prev)
-		st->prev->next = st->next;
-	else
-		c->lru_head = st->next;
-	if (st->next)
-		st->next->prev = st->prev;
-	else
-		c->lru_tail = st->prev;
-	st->prev = st->next = NULL;
-}
-
-static void lru_push(struct pg_conn *c, struct pg_stmt *st)
-{
-	st->prev = NULL;
-	st->next = c->lru_head;
-	if (c->lru_head)
-		c->lru_head->prev = st;
-	else
-		c->lru_tail = st;
-	c->lru_head = st;
-}
-
-static void uncached_unlink(struct pg_conn *c, struct pg_stmt *st)
-{
-	if (st->prev)
-		st->prev->next = st->next;
-	else
-		c->uncached = st->next;
-	if (st->next)
-		st->next->prev = st->prev;
-	st->prev = st->next = NULL;
-}
-
 /* Sends the deferred DEALLOCATEs (outside a failed transaction, where
  * PostgreSQL would refuse them). */
 static void stale_flush(struct pg_conn *c)
@@ -807,6 +765,7 @@ static void stmt_reset(struct pg_stmt *st)
 static void stmt_free(struct pg_stmt *st, int deallocate)
 {
 	struct pg_conn *c = st->conn;
+	char *sql = st->cache.sql;
 
 	if (deallocate && !c->broken) {
 		buf_printf(&c->stale, "DEALLOCATE %s;", st->name);
@@ -818,53 +777,36 @@ static void stmt_free(struct pg_stmt *st, int deallocate)
 	free(st->vals);
 	free(st->bufs);
 	free(st->caps);
-	free(st->sql);
+	free(sql);
 	free(st);
 }
 
-static void cache_evict(struct pg_conn *c, struct pg_stmt *st)
+/* What the cache lets go of: deallocated on the server too. */
+static void stmt_discard(struct cached_stmt *cs)
 {
-	struct pg_stmt **pp = &c->buckets[st->hash & (PG_BUCKETS - 1)];
-
-	while (*pp != st)
-		pp = &(*pp)->hnext;
-	*pp = st->hnext;
-	lru_unlink(c, st);
-	c->ncached--;
-	stmt_free(st, 1);
-	if (c->nstale >= PG_STALE_MAX)
-		stale_flush(c);
+	stmt_free(stmt_of(struct pg_stmt, cache, cs), 1);
 }
 
-/* Makes room for one more cached statement; 0 if every entry is lent out. */
-static int cache_room(struct pg_conn *c)
+/* The connection (or the server's prepared statements) goes away. */
+static void stmt_forget(struct cached_stmt *cs)
 {
-	struct pg_stmt *st;
+	stmt_free(stmt_of(struct pg_stmt, cache, cs), 0);
+}
 
-	if (c->ncached < LIMIT_STMT_CACHE)
-		return 1;
-	for (st = c->lru_tail; st; st = st->prev) {
-		if (!st->lent) {
-			cache_evict(c, st);
-			return 1;
-		}
-	}
-	return 0;
+static void stmt_clear(struct cached_stmt *cs)
+{
+	struct pg_stmt *st = stmt_of(struct pg_stmt, cache, cs);
+
+	stmt_reset(st);
+	if (st->nparams)
+		memset(st->vals, 0, sizeof *st->vals * (size_t)st->nparams);
 }
 
 /* Forgets every cached statement (none is lent) and, on the server, every
  * prepared one: after a migration their plans may no longer fit. */
 static void cache_clear(struct pg_conn *c)
 {
-	struct pg_stmt *st, *next;
-
-	for (st = c->lru_head; st; st = next) {
-		next = st->next;
-		stmt_free(st, 0);
-	}
-	memset(c->buckets, 0, sizeof c->buckets);
-	c->lru_head = c->lru_tail = NULL;
-	c->ncached = 0;
+	stmt_cache_drop(&c->stmts, stmt_forget);
 	buf_reset(&c->stale);
 	c->nstale = 0;
 	if (!c->broken)
@@ -874,29 +816,17 @@ static void cache_clear(struct pg_conn *c)
 static struct store_stmt *pg_prepare(struct store_conn *cb, const char *sql)
 {
 	struct pg_conn *c = (struct pg_conn *)cb;
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	struct cached_stmt *cs;
 	struct pg_stmt *st;
 	struct sql_scan sc;
 	struct buf text;
 	PGresult *res;
-	const char *p;
-	int cache;
+	uint64_t h;
+	size_t len;
+	int cache, stale;
 
-	for (p = sql; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	for (st = c->buckets[h & (PG_BUCKETS - 1)]; st; st = st->hnext)
-		if (st->hash == h && strcmp(st->sql, sql) == 0)
-			break;
-	if (st && !st->lent) {
-		if (st != c->lru_head) {
-			lru_unlink(c, st);
-			lru_push(c, st);
-		}
-		st->lent = 1;
-		c->nlent++;
-		return &st->base;
-	}
-	cache = !st;
+	if ((cs = stmt_cache_lend(&c->stmts, sql, &h, &len, &cache)))
+		return &stmt_of(struct pg_stmt, cache, cs)->base;
 	buf_init(&text, PG_SQL_MAX);
 	scan_sql(sql, &text, &sc);
 	if (sc.nstatements == 0) {
@@ -915,12 +845,14 @@ static struct store_stmt *pg_prepare(struct store_conn *cb, const char *sql)
 		set_err(c, "SQL text too long");
 		goto fail;
 	}
-	if (cache && !cache_room(c))
+	stale = c->nstale;
+	if (cache && !stmt_cache_room(&c->stmts))
 		cache = 0;
+	if (c->nstale > stale && c->nstale >= PG_STALE_MAX)	/* an eviction filled it */
+		stale_flush(c);
 	st = xcalloc(1, sizeof *st);
 	st->base.ops = &pg_ops;
 	st->conn = c;
-	st->hash = h;
 	st->row = -1;
 	snprintf(st->name, sizeof st->name, "r%llu", (unsigned long long)++c->names);
 	res = pipe_run(c, st, text.data, sc.nparams);
@@ -938,22 +870,7 @@ static struct store_stmt *pg_prepare(struct store_conn *cb, const char *sql)
 		st->bufs = xcalloc((size_t)st->nparams, sizeof *st->bufs);
 		st->caps = xcalloc((size_t)st->nparams, sizeof *st->caps);
 	}
-	if (cache) {
-		struct pg_stmt **bucket = &c->buckets[h & (PG_BUCKETS - 1)];
-
-		st->sql = xstrdup(sql);
-		st->hnext = *bucket;
-		*bucket = st;
-		lru_push(c, st);
-		c->ncached++;
-	} else {
-		st->next = c->uncached;
-		if (c->uncached)
-			c->uncached->prev = st;
-		c->uncached = st;
-	}
-	st->lent = 1;
-	c->nlent++;
+	stmt_cache_keep(&c->stmts, &st->cache, sql, len, h, cache);
 	return &st->base;
 fail:
 	buf_free(&text);
@@ -965,39 +882,14 @@ static void pg_done(struct store_stmt *sb)
 	struct pg_stmt *st = (struct pg_stmt *)sb;
 	struct pg_conn *c = st->conn;
 
-	stmt_reset(st);
-	if (st->nparams)
-		memset(st->vals, 0, sizeof *st->vals * (size_t)st->nparams);
-	if (!st->lent)
-		return;
-	st->lent = 0;
-	c->nlent--;
-	if (!st->sql) {
-		uncached_unlink(c, st);
-		stmt_free(st, 1);
-	}
+	stmt_clear(&st->cache);
+	stmt_cache_return(&c->stmts, &st->cache);
 }
 
 /* Takes back statements a caller forgot to hand back. */
 static void conn_reclaim(struct pg_conn *c)
 {
-	struct pg_stmt *st, *next;
-
-	for (st = c->lru_head; st && c->nlent; st = st->next) {
-		if (st->lent) {
-			stmt_reset(st);
-			if (st->nparams)
-				memset(st->vals, 0, sizeof *st->vals * (size_t)st->nparams);
-			st->lent = 0;
-			c->nlent--;
-		}
-	}
-	for (st = c->uncached; st; st = next) {
-		next = st->next;
-		stmt_free(st, 1);
-	}
-	c->uncached = NULL;
-	c->nlent = 0;
+	stmt_cache_reclaim(&c->stmts, stmt_clear);
 }
 
 /* The buffer of parameter idx, with room for n bytes; NULL if out of range. */
@@ -1216,18 +1108,9 @@ static void on_notice(void *arg, const char *msg)
 
 static void conn_free(struct pg_conn *c)
 {
-	struct pg_stmt *st, *next;
-
 	if (!c)
 		return;
-	for (st = c->lru_head; st; st = next) {
-		next = st->next;
-		stmt_free(st, 0);
-	}
-	for (st = c->uncached; st; st = next) {
-		next = st->next;
-		stmt_free(st, 0);
-	}
+	stmt_cache_drop(&c->stmts, stmt_forget);
 	buf_free(&c->stale);
 	PQfinish(c->pg);
 	free(c);
@@ -1242,6 +1125,7 @@ static struct pg_conn *conn_open(struct pg_store *s, enum pg_role role, char *wh
 
 	c->base.ops = &pg_ops;
 	c->store = s;
+	stmt_cache_init(&c->stmts, stmt_discard);
 	buf_init(&c->stale, 1 << 16);
 	c->schema_gen = atomic_load(&s->schema_gen);
 	c->epoch = atomic_load(&s->epoch);
@@ -1488,8 +1372,8 @@ static int run_job(struct pg_conn *c, struct store_job *j)
 	c->in_job = 1;
 	rc = j->fn(&c->base, j->arg);
 	c->in_job = 0;
-	if (c->nlent) {
-		log_msg(LOG_WARN, "store: a write job left %d statement(s) open", c->nlent);
+	if (c->stmts.nlent) {
+		log_msg(LOG_WARN, "store: a write job left %d statement(s) open", c->stmts.nlent);
 		conn_reclaim(c);
 	}
 	/* With control still pending the job sent nothing: the status is the

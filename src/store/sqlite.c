@@ -10,11 +10,10 @@
  * MB per connection) and mmap is off, so a ~300 MB database keeps the whole
  * server near 64 MB resident; the OS page cache does the rest.
  *
- * Statements are cached per connection by SQL text: a 256-bucket hash over
- * at most LIMIT_STMT_CACHE entries with an LRU list; evicted ones are
- * finalized. A statement is lent out between store_prepare and store_done;
- * preparing text whose cached statement is already lent (a nested query)
- * gives an uncached statement, finalized by store_done.
+ * Statements are cached per connection by SQL text (stmtcache.h); evicted
+ * ones are finalized. A statement is lent out between store_prepare and
+ * store_done; preparing text whose cached statement is already lent (a nested
+ * query) gives an uncached statement, finalized by store_done.
  *
  * Writes. One thread owns the only write connection. Jobs are queued
  * (jobs.c, shared with the PostgreSQL store) and the writer runs up to
@@ -57,13 +56,13 @@
 #include "lib/util.h"
 #include "store/backend.h"
 #include "store/jobs.h"
+#include "store/stmtcache.h"
 
 #define SQ_BUSY_MS		5000
 #define SQ_READER_CACHE_KIB	2048
 #define SQ_WRITER_CACHE_KIB	4096
 #define SQ_WAL_LIMIT_BYTES	(64 * 1024 * 1024)	/* WAL file kept after checkpoints */
 #define SQ_BATCH_MAX		512			/* jobs per transaction */
-#define SQ_BUCKETS		256			/* power of two, >= 2 * LIMIT_STMT_CACHE */
 #define SQ_SAVEPOINT		"rapport_job"
 #define SQ_CKPT_FRAMES		1000	/* WAL pages that start a checkpoint (SQLite's default) */
 
@@ -73,23 +72,16 @@ struct sq_conn;
 
 struct sq_stmt {
 	struct store_stmt base;
+	struct cached_stmt cache;
 	sqlite3_stmt *st;
 	struct sq_conn *conn;
-	char *sql;			/* cache key; NULL when uncached */
-	uint64_t hash;
-	struct sq_stmt *hnext;		/* bucket chain */
-	struct sq_stmt *prev, *next;	/* LRU list, or the uncached list */
-	int lent;
 };
 
 struct sq_conn {
 	struct store_conn base;
 	sqlite3 *db;
 	struct sq_store *store;
-	struct sq_stmt *buckets[SQ_BUCKETS];
-	struct sq_stmt *lru_head, *lru_tail;	/* most recently prepared first */
-	struct sq_stmt *uncached;	/* lent statements outside the cache */
-	int ncached, nlent;
+	struct stmt_cache stmts;
 	int own_err;				/* err[] describes the last failure */
 	char err[160];
 	struct sq_conn *next_all, *next_idle;
@@ -185,101 +177,36 @@ static void sq_db_reason(sqlite3 *db, char *out, size_t n)
 
 /* --- statements ------------------------------------------------------- */
 
-static void lru_unlink(struct sq_conn *c, struct sq_stmt *st)
+static void stmt_free(struct cached_stmt *cs)
 {
-	if (st->prev)
-		st->prev->next = st->next;
-	else
-		c->lru_head = st->next;
-	if (st->next)
-		st->next->prev = st->prev;
-	else
-		c->lru_tail = st->prev;
-	st->prev = st->next = NULL;
-}
+	struct sq_stmt *st = stmt_of(struct sq_stmt, cache, cs);
 
-static void lru_push(struct sq_conn *c, struct sq_stmt *st)
-{
-	st->prev = NULL;
-	st->next = c->lru_head;
-	if (c->lru_head)
-		c->lru_head->prev = st;
-	else
-		c->lru_tail = st;
-	c->lru_head = st;
-}
-
-static void uncached_unlink(struct sq_conn *c, struct sq_stmt *st)
-{
-	if (st->prev)
-		st->prev->next = st->next;
-	else
-		c->uncached = st->next;
-	if (st->next)
-		st->next->prev = st->prev;
-}
-
-static void stmt_free(struct sq_stmt *st)
-{
 	sqlite3_finalize(st->st);
-	free(st->sql);
+	free(cs->sql);
 	free(st);
 }
 
-static void cache_evict(struct sq_conn *c, struct sq_stmt *st)
+static void stmt_reset(struct cached_stmt *cs)
 {
-	struct sq_stmt **pp = &c->buckets[st->hash & (SQ_BUCKETS - 1)];
+	struct sq_stmt *st = stmt_of(struct sq_stmt, cache, cs);
 
-	while (*pp != st)
-		pp = &(*pp)->hnext;
-	*pp = st->hnext;
-	lru_unlink(c, st);
-	c->ncached--;
-	stmt_free(st);
-}
-
-/* Makes room for one more cached statement; 0 if every entry is lent out. */
-static int cache_room(struct sq_conn *c)
-{
-	struct sq_stmt *st;
-
-	if (c->ncached < LIMIT_STMT_CACHE)
-		return 1;
-	for (st = c->lru_tail; st; st = st->prev) {
-		if (!st->lent) {
-			cache_evict(c, st);
-			return 1;
-		}
-	}
-	return 0;
+	sqlite3_reset(st->st);
+	sqlite3_clear_bindings(st->st);
 }
 
 static struct store_stmt *sq_prepare(struct store_conn *cb, const char *sql)
 {
 	struct sq_conn *c = (struct sq_conn *)cb;
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+	struct cached_stmt *cs = NULL;
 	struct sq_stmt *st;
 	sqlite3_stmt *raw = NULL;
-	const char *tail, *p;
+	const char *tail;
+	uint64_t h;
 	size_t len;
 	int rc, cache;
 
-	for (p = sql; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	len = (size_t)(p - sql);
-	for (st = c->buckets[h & (SQ_BUCKETS - 1)]; st; st = st->hnext)
-		if (st->hash == h && strcmp(st->sql, sql) == 0)
-			break;
-	if (st && !st->lent) {
-		if (st != c->lru_head) {
-			lru_unlink(c, st);
-			lru_push(c, st);
-		}
-		st->lent = 1;
-		c->nlent++;
-		return &st->base;
-	}
-	cache = !st;
+	if ((cs = stmt_cache_lend(&c->stmts, sql, &h, &len, &cache)))
+		return &stmt_of(struct sq_stmt, cache, cs)->base;
 	if (len >= (size_t)INT32_MAX) {
 		sq_set_err(c, "SQL text too long");
 		return NULL;
@@ -306,23 +233,7 @@ static struct store_stmt *sq_prepare(struct store_conn *cb, const char *sql)
 	st->base.ops = &sq_ops;
 	st->st = raw;
 	st->conn = c;
-	st->hash = h;
-	if (cache && cache_room(c)) {
-		struct sq_stmt **bucket = &c->buckets[h & (SQ_BUCKETS - 1)];
-
-		st->sql = xstrndup(sql, len);
-		st->hnext = *bucket;
-		*bucket = st;
-		lru_push(c, st);
-		c->ncached++;
-	} else {
-		st->next = c->uncached;
-		if (c->uncached)
-			c->uncached->prev = st;
-		c->uncached = st;
-	}
-	st->lent = 1;
-	c->nlent++;
+	stmt_cache_keep(&c->stmts, &st->cache, sql, len, h, cache && stmt_cache_room(&c->stmts));
 	return &st->base;
 }
 
@@ -331,38 +242,15 @@ static void sq_done(struct store_stmt *sb)
 	struct sq_stmt *st = (struct sq_stmt *)sb;
 	struct sq_conn *c = st->conn;
 
-	sqlite3_reset(st->st);
-	sqlite3_clear_bindings(st->st);
-	if (!st->lent)
-		return;
-	st->lent = 0;
-	c->nlent--;
-	if (!st->sql) {
-		uncached_unlink(c, st);
-		stmt_free(st);
-	}
+	stmt_reset(&st->cache);
+	stmt_cache_return(&c->stmts, &st->cache);
 }
 
 /* Takes back statements a caller forgot to hand back, so that their open
  * read or write does not hold up a commit or a checkpoint. */
 static void conn_reclaim(struct sq_conn *c)
 {
-	struct sq_stmt *st, *next;
-
-	for (st = c->lru_head; st && c->nlent; st = st->next) {
-		if (st->lent) {
-			sqlite3_reset(st->st);
-			sqlite3_clear_bindings(st->st);
-			st->lent = 0;
-			c->nlent--;
-		}
-	}
-	for (st = c->uncached; st; st = next) {
-		next = st->next;
-		stmt_free(st);
-	}
-	c->uncached = NULL;
-	c->nlent = 0;
+	stmt_cache_reclaim(&c->stmts, stmt_reset);
 }
 
 static int bind_rc(struct sq_stmt *st, int rc)
@@ -495,19 +383,11 @@ static void reader_end(struct sq_conn *c);
 
 static void conn_close(struct sq_conn *c)
 {
-	struct sq_stmt *st, *next;
 	int rc;
 
 	if (!c)
 		return;
-	for (st = c->lru_head; st; st = next) {
-		next = st->next;
-		stmt_free(st);
-	}
-	for (st = c->uncached; st; st = next) {
-		next = st->next;
-		stmt_free(st);
-	}
+	stmt_cache_drop(&c->stmts, stmt_free);
 	if (c->is_reader) {
 		reader_end(c);
 		sqlite3_finalize(c->rbegin);
@@ -557,6 +437,7 @@ static int conn_open(struct sq_store *s, enum sq_role role, struct sq_conn **out
 
 	c->base.ops = &sq_ops;
 	c->store = s;
+	stmt_cache_init(&c->stmts, stmt_free);
 	rc = sqlite3_open_v2(s->path, &c->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
 			     (role == SQ_WRITER ? SQLITE_OPEN_CREATE : 0), NULL);
@@ -629,7 +510,7 @@ static void reader_fresh(struct sq_store *s, struct sq_conn *c)
 
 	if (c->reading && (gen != c->read_gen || now - c->read_since_us > SQ_SNAPSHOT_US))
 		reader_end(c);
-	if (!c->reading && c->nlent == 0 && ctl(c->rbegin) == SQLITE_OK) {
+	if (!c->reading && c->stmts.nlent == 0 && ctl(c->rbegin) == SQLITE_OK) {
 		c->reading = 1;
 		c->read_gen = gen;
 		c->read_since_us = now;
@@ -654,7 +535,7 @@ static void sq_refresh(struct store_conn *cb)
 {
 	struct sq_conn *c = (struct sq_conn *)cb;
 
-	if (c->is_reader && c->nlent == 0) {
+	if (c->is_reader && c->stmts.nlent == 0) {
 		reader_end(c);
 		reader_fresh(c->store, c);
 	}
@@ -743,8 +624,8 @@ static int run_job(struct sq_store *s, struct store_job *j)
 	s->in_job = 1;
 	rc = j->fn(&c->base, j->arg);
 	s->in_job = 0;
-	if (c->nlent) {
-		log_msg(LOG_WARN, "store: a write job left %d statement(s) open", c->nlent);
+	if (c->stmts.nlent) {
+		log_msg(LOG_WARN, "store: a write job left %d statement(s) open", c->stmts.nlent);
 		conn_reclaim(c);
 	}
 	if (sqlite3_get_autocommit(c->db))
