@@ -154,10 +154,17 @@ else
 		# outside the repository: the cluster may run as another user (pg.sh)
 		PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rapport-bench-pg.XXXXXX")
 		say "starting a throwaway PostgreSQL cluster in $PG_DIR"
-		sh scripts/pg.sh start "$PG_DIR" >"$BENCH_DIR/pg.log" 2>&1 ||
+		# shared_buffers as a server with memory to spare would have them
+		PG_SHARED_BUFFERS=${BENCH_PG_SHARED_BUFFERS:-512MB} \
+			sh scripts/pg.sh start "$PG_DIR" >"$BENCH_DIR/pg.log" 2>&1 ||
 			{ cat "$BENCH_DIR/pg.log" >&2; die "scripts/pg.sh start failed"; }
 		STORE=$(sh scripts/pg.sh createdb "$PG_DIR" rapport_bench 2>>"$BENCH_DIR/pg.log" | tail -n 1)
 		case $STORE in postgres://*) ;; *) cat "$BENCH_DIR/pg.log" >&2; die "scripts/pg.sh createdb failed" ;; esac
+		# A server on the same machine is reached over its unix socket, as
+		# libpq does by default; BENCH_PG_TCP=1 goes through 127.0.0.1.
+		if [ -z "${BENCH_PG_TCP:-}" ]; then
+			STORE="postgresql:///rapport_bench?host=$PG_DIR&port=$(cat "$PG_DIR/port")&user=rapport"
+		fi
 	else
 		STORE=$TARGET
 	fi

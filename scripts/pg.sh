@@ -11,7 +11,8 @@
 #
 # The server listens on 127.0.0.1 (a free port, written to DIR/port) and on a
 # unix socket in DIR, trusts local connections, has a superuser "rapport",
-# commits durably (fsync on) and uses little memory. PostgreSQL refuses to run
+# commits durably (fsync on) and uses little memory (PG_SHARED_BUFFERS, 64MB
+# unless set, is read when the cluster starts). PostgreSQL refuses to run
 # as root, so a root caller runs it as the "postgres" user of Debian's package
 # (or, without that package's user, a system user made for the purpose).
 set -u
@@ -112,7 +113,7 @@ port = $1
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
 max_connections = 200
-shared_buffers = 64MB
+shared_buffers = ${PG_SHARED_BUFFERS:-64MB}
 work_mem = 4MB
 maintenance_work_mem = 32MB
 fsync = on

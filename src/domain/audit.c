@@ -94,9 +94,9 @@ int audit_record(struct store_conn *c, const struct entity *ent, const struct pr
 	store_bind_text(st, 9, text, strlen(text));
 	free(text);
 	json_decref(ch);
-	rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE) {
+	/* nothing reads it back: it may go out with the next statement */
+	rc = store_run_later(st);
+	if (rc != STORE_OK) {
 		err_set(e, rc == STORE_UNAVAILABLE || rc == STORE_BUSY ? E_UNAVAILABLE : E_INTERNAL,
 			NULL);
 		return rc == STORE_CONSTRAINT ? STORE_ERROR : rc;

@@ -39,6 +39,8 @@ struct store_ops {
 	double (*col_double)(struct store_stmt *st, int col);
 	const char *(*col_text)(struct store_stmt *st, int col, size_t *len);
 	void (*done)(struct store_stmt *st);
+	/* store_run_later; NULL, or *taken left 0: it runs now */
+	int (*run_later)(struct store_stmt *st, int *taken);
 
 	int64_t (*changes)(struct store_conn *c);
 	const char *(*errmsg)(struct store_conn *c);

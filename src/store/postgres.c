@@ -53,7 +53,12 @@
  * them learns its result. Savepoint control is not waited for: it goes out
  * in one pipeline with the next job's first statement (libpq pipeline mode),
  * or in front of the COMMIT, so a job costs no round trip besides its own
- * statements. The batch ceiling is 64 because a transaction
+ * statements. Nor are writes a job runs later (store_run_later, the audit
+ * row): their parameters are copied and they join that same pipeline, in
+ * order. One that fails there is treated like failed savepoint control: the
+ * batch's transaction so far is rolled back and every job in it is told it
+ * failed (nothing is kept half-written); the rest of the batch goes on in a
+ * new transaction. A job that fails drops the writes it left for later. The batch ceiling is 64 because a transaction
  * with more subtransactions than that overflows PostgreSQL's per-backend
  * subtransaction cache and slows every other session's visibility checks.
  *
@@ -136,6 +141,16 @@ enum pg_role { PG_POOLED, PG_MIGRATOR };
 
 struct pg_conn;
 
+/* A command a writer still owes the server: a control statement (sql), or
+ * a prepared statement a job ran later, with copies of its parameters. */
+struct pg_pending {
+	const char *sql;		/* static text, or NULL */
+	char name[24];			/* of the prepared statement, if not sql */
+	int nparams;
+	char **vals;			/* NULL entries for SQL NULL */
+	uint64_t job;			/* the job_seq of the job that ran it later */
+};
+
 struct pg_stmt {
 	struct store_stmt base;
 	struct cached_stmt cache;
@@ -163,11 +178,13 @@ struct pg_conn {
 	int depth;			/* nested store_acquire on its thread */
 	int in_job;			/* a write job runs on it */
 	int broken;			/* lost: closed when given back */
-	/* Savepoint control a writer still owes the server: sent in the same
-	 * round trip as the next command (pipeline mode), or before it. */
-	const char *pending[PG_PENDING_MAX];
+	/* Savepoint control a writer still owes the server, and writes a job
+	 * ran later (store_run_later): sent in the same round trip as the next
+	 * command (pipeline mode), or before it. */
+	struct pg_pending pending[PG_PENDING_MAX];
 	int npending;
 	int ctl_failed;			/* sending pending failed: c->err says why */
+	uint64_t job_seq;		/* counts the jobs run on it */
 	int silent;			/* lost because the server stopped answering */
 	uint64_t epoch;			/* s->epoch when it was opened */
 	int64_t idle_since_us;		/* when it was last given back */
@@ -390,36 +407,99 @@ static int op_fail(struct pg_conn *c, const PGresult *res)
 	return conn_fail(c, res);
 }
 
-/* Sends the pending control statements now, in one round trip. */
+static void pending_free(struct pg_pending *p)
+{
+	for (int i = 0; i < p->nparams; i++)
+		free(p->vals[i]);
+	free(p->vals);
+	p->vals = NULL;
+	p->nparams = 0;
+}
+
+/* Forgets what is pending from index from on: its transaction is over. */
+static void pending_drop(struct pg_conn *c, int from)
+{
+	for (int i = from; i < c->npending; i++)
+		pending_free(&c->pending[i]);
+	if (from < c->npending)
+		c->npending = from;
+}
+
+/* In pipeline mode: sends every pending command, without a sync. */
+static int pending_send(struct pg_conn *c)
+{
+	int ok = 1;
+
+	for (int i = 0; i < c->npending; i++) {
+		struct pg_pending *p = &c->pending[i];
+
+		if (ok && p->sql)
+			ok = PQsendQueryParams(c->pg, p->sql, 0, NULL, NULL, NULL, NULL, 0);
+		else if (ok)
+			ok = PQsendQueryPrepared(c->pg, p->name, p->nparams,
+						 (const char *const *)p->vals, NULL, NULL, 0);
+	}
+	pending_drop(c, 0);
+	return ok;
+}
+
+static PGresult *await_pipeline(struct pg_conn *c, int nctl);
+
+/*
+ * Sends the pending commands, then the command(s) cmd (NULL: none; text
+ * without parameters, ';'-separated ones each on its own), in one pipeline
+ * and one round trip. The last command's result, or NULL; a pending command
+ * that failed sets c->ctl_failed.
+ */
+static PGresult *pipe_ctl(struct pg_conn *c, const char *cmd)
+{
+	int n = c->npending, ok;
+	PGresult *res = NULL;
+	char one[64];
+
+	if (!PQenterPipelineMode(c->pg)) {
+		pending_drop(c, 0);
+		set_err(c, "cannot enter pipeline mode");
+		c->ctl_failed = c->broken = 1;
+		return NULL;
+	}
+	ok = pending_send(c);
+	while (ok && cmd && *cmd) {
+		size_t len = strcspn(cmd, ";");
+
+		snprintf(one, sizeof one, "%.*s", (int)len, cmd);
+		cmd += len;
+		cmd += strspn(cmd, "; ");
+		ok = PQsendQueryParams(c->pg, one, 0, NULL, NULL, NULL, NULL, 0);
+		if (*cmd)
+			n++;	/* not the last: counted with the pending ones */
+	}
+	ok = ok && PQpipelineSync(c->pg);
+	if (ok)
+		res = await_pipeline(c, n);
+	else if (!c->ctl_failed) {
+		first_line(c->err, sizeof c->err, PQerrorMessage(c->pg));
+		c->ctl_failed = c->broken = 1;
+	}
+	if (!PQexitPipelineMode(c->pg))
+		c->broken = 1;	/* results left unread: the session is no use */
+	return res;
+}
+
+/* Sends the pending commands now, in one round trip. */
 static int pending_flush(struct pg_conn *c)
 {
-	char sql[PG_PENDING_MAX * 40];
-	size_t len = 0;
-	PGresult *res;
-	ExecStatusType st;
-	int rc = STORE_OK;
-
-	for (int i = 0; i < c->npending; i++)
-		len += (size_t)snprintf(sql + len, sizeof sql - len, "%s%s", i ? "; " : "",
-					c->pending[i]);
-	c->npending = 0;
-	res = PQsendQuery(c->pg, sql) ? await_result(c) : NULL;
-	st = PQresultStatus(res);
-	if (st != PGRES_COMMAND_OK) {
-		rc = conn_fail(c, res);
-		c->ctl_failed = 1;
-	}
-	PQclear(res);
-	return rc;
+	PQclear(pipe_ctl(c, NULL));
+	return c->ctl_failed ? op_fail(c, NULL) : STORE_OK;
 }
 
 static void pending_add(struct pg_conn *c, const char *a, const char *b)
 {
 	if (c->npending + 2 > PG_PENDING_MAX)
 		pending_flush(c);
-	c->pending[c->npending++] = a;
+	c->pending[c->npending++] = (struct pg_pending){ .sql = a };
 	if (b)
-		c->pending[c->npending++] = b;
+		c->pending[c->npending++] = (struct pg_pending){ .sql = b };
 }
 
 /*
@@ -508,14 +588,12 @@ static PGresult *pipe_run(struct pg_conn *c, struct pg_stmt *st, const char *sql
 
 	if (n && !PQenterPipelineMode(c->pg) && pending_flush(c) != STORE_OK)
 		return NULL;
-	if (!c->npending) {
+	if (!PQpipelineStatus(c->pg)) {
 		ok = sql ? PQsendPrepare(c->pg, st->name, sql, nparams, NULL) :
 		     PQsendQueryPrepared(c->pg, st->name, st->nparams, st->vals, NULL, NULL, 0);
 		return ok ? await_result(c) : NULL;
 	}
-	for (int i = 0; i < n; i++)
-		ok = ok && PQsendQueryParams(c->pg, c->pending[i], 0, NULL, NULL, NULL, NULL, 0);
-	c->npending = 0;
+	ok = pending_send(c);
 	ok = ok && (sql ? PQsendPrepare(c->pg, st->name, sql, nparams, NULL) :
 		    PQsendQueryPrepared(c->pg, st->name, st->nparams, st->vals, NULL, NULL, 0));
 	ok = ok && PQpipelineSync(c->pg);
@@ -884,6 +962,34 @@ static void pg_done(struct store_stmt *sb)
 
 	stmt_clear(&st->cache);
 	stmt_cache_return(&c->stmts, &st->cache);
+}
+
+/* store_run_later: in a write job the statement goes out with the job's next
+ * command, or the end of its transaction (its parameters copied). */
+static int pg_run_later(struct store_stmt *sb, int *taken)
+{
+	struct pg_stmt *st = (struct pg_stmt *)sb;
+	struct pg_conn *c = st->conn;
+	struct pg_pending *p;
+
+	*taken = 0;
+	if (!c->in_job || st->ran)
+		return STORE_OK;
+	*taken = 1;
+	if (c->npending + 1 > PG_PENDING_MAX && pending_flush(c) != STORE_OK) {
+		pg_done(sb);
+		return op_fail(c, NULL);
+	}
+	p = &c->pending[c->npending++];
+	*p = (struct pg_pending){ .nparams = st->nparams, .job = c->job_seq };
+	snprintf(p->name, sizeof p->name, "%s", st->name);
+	if (st->nparams) {
+		p->vals = xcalloc((size_t)st->nparams, sizeof *p->vals);
+		for (int i = 0; i < st->nparams; i++)
+			p->vals[i] = st->vals[i] ? xstrdup(st->vals[i]) : NULL;
+	}
+	pg_done(sb);
+	return STORE_OK;
 }
 
 /* Takes back statements a caller forgot to hand back. */
@@ -1286,7 +1392,7 @@ static void pool_give(struct pg_store *s, struct pg_conn *c)
 {
 	conn_reclaim(c);
 	c->in_job = 0;
-	c->npending = 0;	/* the transaction they belonged to is over */
+	pending_drop(c, 0);	/* the transaction they belonged to is over */
 	c->ctl_failed = 0;
 	/* A reader that began a transaction and left it open would hold its
 	 * snapshot and locks into the next request. */
@@ -1367,8 +1473,9 @@ static void fail_kept(struct store_job *from, const struct store_job *to, int rc
  * its statements failed (PostgreSQL then can keep none of its work). */
 static int run_job(struct pg_conn *c, struct store_job *j)
 {
-	int rc;
+	int rc, mine;
 
+	c->job_seq++;
 	c->in_job = 1;
 	rc = j->fn(&c->base, j->arg);
 	c->in_job = 0;
@@ -1376,8 +1483,15 @@ static int run_job(struct pg_conn *c, struct store_job *j)
 		log_msg(LOG_WARN, "store: a write job left %d statement(s) open", c->stmts.nlent);
 		conn_reclaim(c);
 	}
-	/* With control still pending the job sent nothing: the status is the
-	 * previous job's, which the pending ROLLBACK TO undoes. */
+	/* What it ran later (at the end of the queue) goes no further if it failed. */
+	for (mine = c->npending; mine > 0 && !c->pending[mine - 1].sql &&
+				 c->pending[mine - 1].job == c->job_seq; mine--)
+		;
+	if (rc != STORE_OK)
+		pending_drop(c, mine);
+	/* With commands still pending the job sent nothing (or only wrote
+	 * later): the status is the previous job's, which the pending ROLLBACK
+	 * TO undoes. */
 	if (rc == STORE_OK && !c->npending && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
 		rc = STORE_ERROR;
 	return rc;
@@ -1402,18 +1516,19 @@ static struct store_job *run_txn(struct pg_conn *c, struct store_job *first)
 
 		if (c->broken || ts == PQTRANS_UNKNOWN || ts == PQTRANS_ACTIVE) {
 			c->broken = 1;
-			c->npending = 0;
+			pending_drop(c, 0);
 			log_msg(LOG_ERROR, "store: connection lost in a write batch: %s", c->err);
 			fail_jobs(first, j, STORE_UNAVAILABLE);
 			j->rc = rc == STORE_OK ? STORE_UNAVAILABLE : rc;
 			return j->next;
 		}
 		if (c->ctl_failed) {
-			/* the savepoint control sent ahead of this job failed: the
-			 * transaction, and this job's work, are lost */
+			/* the savepoint control or a write run later that went out
+			 * ahead of this job's command failed: the transaction, and
+			 * this job's work, are lost */
 			c->ctl_failed = 0;
-			c->npending = 0;
-			log_msg(LOG_ERROR, "store: savepoint failed: %s", c->err);
+			pending_drop(c, 0);
+			log_msg(LOG_ERROR, "store: a command sent ahead failed: %s", c->err);
 			if (!c->broken && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 				ctl(c, "ROLLBACK", NULL);
 			erc = c->broken ? STORE_UNAVAILABLE : STORE_ERROR;
@@ -1422,7 +1537,7 @@ static struct store_job *run_txn(struct pg_conn *c, struct store_job *first)
 			return j->next;
 		}
 		if (ts == PQTRANS_IDLE) {
-			c->npending = 0;
+			pending_drop(c, 0);
 			log_msg(LOG_ERROR, "store: a write job ended its batch's transaction");
 			fail_jobs(first, j, STORE_ERROR);
 			j->rc = rc == STORE_OK ? STORE_ERROR : rc;
@@ -1442,15 +1557,16 @@ static struct store_job *run_txn(struct pg_conn *c, struct store_job *first)
 			end = rc == STORE_OK ? "RELEASE " PG_SAVEPOINT "; COMMIT" :
 			      "ROLLBACK TO " PG_SAVEPOINT "; COMMIT";
 		if (c->npending) {	/* in the same round trip */
-			char sql[(PG_PENDING_MAX + 2) * 40];
-			size_t len = 0;
+			PGresult *res = pipe_ctl(c, end);
+			ExecStatusType st = PQresultStatus(res);
 
-			for (int i = 0; i < c->npending; i++)
-				len += (size_t)snprintf(sql + len, sizeof sql - len, "%s; ",
-							c->pending[i]);
-			snprintf(sql + len, sizeof sql - len, "%s", end);
-			c->npending = 0;
-			erc = ctl(c, sql, &committed);
+			if (st == PGRES_COMMAND_OK) {
+				erc = STORE_OK;
+				committed = strcmp(PQcmdStatus(res), "COMMIT") == 0;
+			} else {
+				erc = op_fail(c, res);
+			}
+			PQclear(res);
 		} else {
 			erc = ctl(c, end, &committed);
 		}
@@ -1933,6 +2049,7 @@ static const struct store_ops pg_ops = {
 	.col_double = pg_col_double,
 	.col_text = pg_col_text,
 	.done = pg_done,
+	.run_later = pg_run_later,
 	.changes = pg_changes,
 	.errmsg = pg_errmsg,
 	.exec = pg_exec,

@@ -141,6 +141,21 @@ void store_done(struct store_stmt *st)
 		st->ops->done(st);
 }
 
+int store_run_later(struct store_stmt *st)
+{
+	int rc, taken = 0;
+
+	if (st->ops->run_later) {
+		rc = st->ops->run_later(st, &taken);
+		if (taken)
+			return rc;
+	}
+	while ((rc = st->ops->step(st)) == STORE_ROW)
+		;
+	st->ops->done(st);
+	return rc == STORE_DONE ? STORE_OK : rc;
+}
+
 int64_t store_changes(struct store_conn *c)
 {
 	return c->ops->changes(c);

@@ -81,6 +81,16 @@ const char *store_col_text(struct store_stmt *st, int col, size_t *len);
 /* Resets the statement, clears its bindings and returns it to the cache. */
 void store_done(struct store_stmt *st);
 
+/*
+ * Runs st, a write whose rows nobody reads, and gives it back (no store_done
+ * after it). In a write job an engine may send it later, with the job's next
+ * statement or at its transaction's end, to save a round trip: should it
+ * fail then, the job fails, and so may the other jobs of its transaction
+ * (none keeps half its work). Returns STORE_OK or the error known now.
+ * store_changes() does not count it.
+ */
+int store_run_later(struct store_stmt *st);
+
 /* Rows changed by the last INSERT/UPDATE/DELETE on c. */
 int64_t store_changes(struct store_conn *c);
 const char *store_errmsg(struct store_conn *c);

@@ -983,6 +983,121 @@ static void test_batch_transaction_lost(void **state)
 	assert_true(has_key(f->s, "y"));
 }
 
+/* A put whose INSERT is run later (store_run_later); with check set, the
+ * job then reads its own key back in the same job. */
+static int job_put_later(struct store_conn *c, void *arg)
+{
+	struct put *p = arg;
+	struct store_stmt *st = store_prepare(c, "INSERT INTO settings (key, value) VALUES (?, 'v')");
+	int rc;
+
+	if (!st)
+		return STORE_ERROR;
+	store_bind_text(st, 1, p->key, strlen(p->key));
+	rc = store_run_later(st);
+	if (rc != STORE_OK)
+		return rc;
+	if (p->sql) {	/* read it back: the later write goes out first */
+		st = store_prepare(c, p->sql);
+		if (!st)
+			return STORE_ERROR;
+		store_bind_text(st, 1, p->key, strlen(p->key));
+		rc = store_step(st);
+		store_done(st);
+		if (rc != STORE_ROW)
+			return STORE_ERROR;
+	}
+	return p->result;
+}
+
+/* Every job that was told STORE_OK kept its key, and no other did. */
+static void assert_kept_iff_ok(struct store *s, struct put *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(p[i].key, "k") != 0)
+			assert_int_equal(has_key(s, p[i].key), p[i].rc == STORE_OK);
+}
+
+static void test_run_later(void **state)
+{
+	struct fixture *f = *state;
+	struct gate g0[2], g1, g2;
+	struct put a, b, c, k, p[4], alone;
+	struct store_conn *rc_conn;
+	struct store_stmt *st;
+
+	/* In a batch: kept with the job, dropped with a job that fails. */
+	gates_hold(f, g0);
+	put_init(&a, "la", STORE_OK);
+	a.sql = "SELECT 1 FROM settings WHERE key = ?";
+	put_init(&b, "lb", STORE_ABORT);
+	put_init(&c, "lc", STORE_OK);
+	store_write_async(f->s, job_put_later, &a, put_done);
+	store_write_async(f->s, job_put_later, &b, put_done);
+	store_write_async(f->s, job_put_later, &c, put_done);
+	sem_init(&g1.entered, 0, 0);
+	sem_init(&g1.go, 0, 0);
+	store_write_async(f->s, job_gate, &g1, gate_done);
+	sem_post(&g0[0].go);
+	sem_wait(&g1.entered);
+	assert_int_equal(tally_done(), 0);
+	assert_false(has_key(f->s, "la"));
+	sem_post(&g1.go);
+	assert_int_equal(tally_wait(3), 3);
+	assert_int_equal(a.rc, STORE_OK);
+	assert_int_equal(b.rc, STORE_ABORT);
+	assert_int_equal(c.rc, STORE_OK);
+	assert_true(has_key(f->s, "la"));
+	assert_false(has_key(f->s, "lb"));
+	assert_true(has_key(f->s, "lc"));
+	gates_open(f, g0, 1);
+
+	/* A write run later that fails (a taken key) fails its job, and on an
+	 * engine that sent it late maybe its batch-mates too; never half. */
+	tally_reset();
+	put_init(&k, "k", STORE_OK);
+	assert_int_equal(store_write(f->s, job_put, &k), STORE_OK);
+	gate_hold(f->s, &g2);
+	put_init(&p[0], "m1", STORE_OK);
+	put_init(&p[1], "k", STORE_OK);	/* taken */
+	put_init(&p[2], "m2", STORE_OK);
+	put_init(&p[3], "k", STORE_OK);	/* taken, and last in its batch */
+	store_write_async(f->s, job_put, &p[0], put_done);
+	store_write_async(f->s, job_put_later, &p[1], put_done);
+	store_write_async(f->s, job_put, &p[2], put_done);
+	store_write_async(f->s, job_put_later, &p[3], put_done);
+	sem_post(&g2.go);
+	assert_int_equal(tally_wait(4), 4);
+	assert_int_not_equal(p[1].rc, STORE_OK);
+	assert_int_not_equal(p[3].rc, STORE_OK);
+	assert_kept_iff_ok(f->s, p, 4);
+	if (f->engine == SQLITE) {	/* run at once: only the jobs at fault fail */
+		assert_int_equal(p[0].rc, STORE_OK);
+		assert_int_equal(p[2].rc, STORE_OK);
+	}
+
+	/* Alone in its transaction, failing at the commit. */
+	tally_reset();
+	put_init(&alone, "k", STORE_OK);
+	assert_int_not_equal(store_write(f->s, job_put_later, &alone), STORE_OK);
+	/* and the writer goes on */
+	put_init(&alone, "after", STORE_OK);
+	alone.sql = "SELECT 1 FROM settings WHERE key = ?";
+	assert_int_equal(store_write(f->s, job_put_later, &alone), STORE_OK);
+	assert_true(has_key(f->s, "after"));
+
+	/* Outside a job it runs now. */
+	rc_conn = store_acquire(f->s);
+	assert_non_null(rc_conn);
+	st = store_prepare(rc_conn, "SELECT count(*) FROM settings");
+	assert_non_null(st);
+	assert_int_equal(store_run_later(st), STORE_OK);
+	st = store_prepare(rc_conn, "SELECT nosuchcolumn FROM settings");
+	if (st)	/* PostgreSQL refuses it at prepare time already */
+		assert_int_not_equal(store_run_later(st), STORE_OK);
+	store_release(rc_conn);
+}
+
 #define PRODUCERS 8
 #define PER_PRODUCER 200
 
@@ -1917,6 +2032,7 @@ int main(void)
 		PG_2W(test_job_rules),
 		BOTH(test_batch_isolation),
 		SQLITE_ONLY(test_batch_transaction_lost),
+		BOTH(test_run_later),
 		PG_ONLY(test_pg_connection_lost_in_batch),
 		BOTH(test_async_many_threads),
 		PG_2W(test_async_many_threads),
