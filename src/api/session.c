@@ -230,7 +230,7 @@ void api_login(struct request *r)
 		session_job_free(j);
 		return;
 	}
-	request_write(r, login_job, j, session_job_free, login_finish);
+	request_write(r, login_job, j, session_job_free, login_finish, 0);
 }
 
 static int logout_job(struct store_conn *c, void *p)
@@ -265,7 +265,7 @@ void api_logout(struct request *r)
 	}
 	j = xcalloc(1, sizeof *j);
 	snprintf(j->token, sizeof j->token, "%s", r->token);
-	request_write(r, logout_job, j, session_job_free, logout_finish);
+	request_write(r, logout_job, j, session_job_free, logout_finish, 0);
 }
 
 void api_me(struct request *r)
@@ -331,5 +331,5 @@ void api_password(struct request *r)
 		session_job_free(j);
 		return;
 	}
-	request_write(r, password_job, j, session_job_free, password_finish);
+	request_write(r, password_job, j, session_job_free, password_finish, 0);
 }

@@ -221,7 +221,7 @@ void api_token_create(struct request *r)
 		return;
 	}
 	j->user_id = r->who.user_id;
-	request_write(r, create_job, j, token_job_free, create_finish);
+	request_write(r, create_job, j, token_job_free, create_finish, 0);
 }
 
 static int revoke_job(struct store_conn *c, void *p)
@@ -272,5 +272,5 @@ void api_token_revoke(struct request *r)
 	j->id = r->id;
 	j->user_id = r->who.user_id;
 	j->admin = is_admin(r);
-	request_write(r, revoke_job, j, token_job_free, revoke_finish);
+	request_write(r, revoke_job, j, token_job_free, revoke_finish, 0);
 }

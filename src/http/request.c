@@ -84,7 +84,7 @@ static void write_done(void *arg, int rc)
 
 void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job),
 		   void *job, void (*job_free)(void *job),
-		   void (*finish)(struct request *r, int rc))
+		   void (*finish)(struct request *r, int rc), unsigned flags)
 {
 	r->job = job;
 	r->job_free = job_free;
@@ -94,7 +94,7 @@ void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job)
 	r->suspended = 1;
 	/* Suspend before queueing, so that the writer can never resume first. */
 	MHD_suspend_connection(r->conn);
-	store_write_async(r->store, write_trampoline, r, write_done);
+	store_write_async_flags(r->store, write_trampoline, r, flags, write_done);
 }
 
 int resp_write_failed(struct request *r, int rc, struct err *e)

@@ -91,10 +91,11 @@ int resp_write_failed(struct request *r, int rc, struct err *e);
 /*
  * Runs fn(conn, job) in the store writer, suspending the connection until
  * it is durable; then finish(r, rc) builds the response on the writer
- * thread. job is owned by r and freed with job_free when r ends.
+ * thread. job is owned by r and freed with job_free when r ends. flags:
+ * STORE_JOB_* (store.h), 0 for most jobs.
  */
 void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job),
 		   void *job, void (*job_free)(void *job),
-		   void (*finish)(struct request *r, int rc));
+		   void (*finish)(struct request *r, int rc), unsigned flags);
 
 #endif

@@ -47,7 +47,7 @@ struct store_ops {
 	int (*exec)(struct store_conn *c, const char *sql);
 
 	int (*write)(struct store *s, store_job_fn fn, void *arg);
-	void (*write_async)(struct store *s, store_job_fn fn, void *arg,
+	void (*write_async)(struct store *s, store_job_fn fn, void *arg, unsigned flags,
 			    void (*done)(void *arg, int rc));
 
 	const char *(*sql_from)(const struct store *s, struct buf *sql, const char *table, int fts);

@@ -88,21 +88,48 @@ static void finish_batch(struct jobq *q, struct store_job *batch)
 	}
 }
 
+int jobq_side_by_side(const struct store_job *j)
+{
+	for (; j; j = j->next)
+		if (!(j->flags & STORE_JOB_SIDE_BY_SIDE))
+			return 0;
+	return 1;
+}
+
+static int side_by_side(const struct store_job *j)
+{
+	return (j->flags & STORE_JOB_SIDE_BY_SIDE) != 0;
+}
+
+/* Called with q->lock held: may a writer take a batch from the head now? */
+static int can_take(const struct jobq *q)
+{
+	if (!q->head)
+		return 0;
+	if (q->nthreads == 1 || !q->running)
+		return 1;
+	return !q->alone && side_by_side(q->head);
+}
+
 static void *writer_main(void *p)
 {
 	struct jobq *q = p;
 	struct store_job *batch, *last;
 	size_t n;
+	int alone;
 
 	writer_of = q;
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
-		while (!q->head && !q->stopping)
+		while (!can_take(q) && !(q->stopping && !q->head))
 			pthread_cond_wait(&q->work, &q->lock);
 		if (!q->head)
 			break;
 		batch = last = q->head;
-		for (n = 1; n < q->batch_max && last->next; n++)
+		/* Beside other batches, only the run of side-by-side jobs. */
+		alone = q->nthreads > 1 && !side_by_side(batch);
+		for (n = 1; n < q->batch_max && last->next &&
+			    (alone || q->nthreads == 1 || side_by_side(last->next)); n++)
 			last = last->next;
 		q->head = last->next;
 		if (!q->head)
@@ -111,6 +138,8 @@ static void *writer_main(void *p)
 		if (q->queued >= JOBQ_QUEUE_MAX)
 			pthread_cond_broadcast(&q->room);
 		q->queued -= n;
+		q->running++;
+		q->alone = alone;
 		/* more left: another writer may start on it now */
 		if (q->head)
 			pthread_cond_signal(&q->work);
@@ -120,6 +149,11 @@ static void *writer_main(void *p)
 		txn_seq = 0;
 		finish_batch(q, batch);
 		pthread_mutex_lock(&q->lock);
+		q->running--;
+		q->alone = 0;
+		/* a job waiting to run alone, or at the end, may go now */
+		if (q->head || q->stopping)
+			pthread_cond_broadcast(&q->work);
 	}
 	pthread_mutex_unlock(&q->lock);
 	return NULL;
@@ -202,7 +236,7 @@ int jobq_write(struct jobq *q, store_job_fn fn, void *arg)
 	return j.rc;
 }
 
-void jobq_write_async(struct jobq *q, store_job_fn fn, void *arg,
+void jobq_write_async(struct jobq *q, store_job_fn fn, void *arg, unsigned flags,
 		      void (*done)(void *arg, int rc))
 {
 	struct store_job *j;
@@ -215,7 +249,7 @@ void jobq_write_async(struct jobq *q, store_job_fn fn, void *arg,
 	} else {
 		j = xmalloc(sizeof *j);
 	}
-	*j = (struct store_job){ .fn = fn, .arg = arg, .done = done };
+	*j = (struct store_job){ .fn = fn, .arg = arg, .done = done, .flags = flags };
 	if (enqueue(q, j) == 0) {
 		pthread_mutex_unlock(&q->lock);
 		return;

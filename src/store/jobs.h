@@ -4,6 +4,13 @@
  * hand each batch to the backend's run function, which runs the jobs in its
  * transactions and sets each job's rc; then every job learns its result,
  * in queue order. Nothing here knows SQL.
+ *
+ * With several writer threads, batches of jobs flagged STORE_JOB_SIDE_BY_SIDE
+ * (a run of them at the head of the queue) may run beside each other; any
+ * other job runs alone: the writer that takes it waits until no batch is
+ * running, and no batch starts while it runs (the engine serialises it
+ * across processes). With one writer every batch simply takes the head of
+ * the queue, whatever its jobs' flags.
  */
 #ifndef RAPPORT_STORE_JOBS_H
 #define RAPPORT_STORE_JOBS_H
@@ -21,6 +28,7 @@ struct store_job {
 	void *arg;
 	void (*done)(void *arg, int rc);
 	sem_t *wake;			/* a store_write caller waits on it; NULL: async */
+	unsigned flags;			/* STORE_JOB_* */
 	int rc;
 	struct store_job *next;
 };
@@ -40,8 +48,13 @@ struct jobq {
 	size_t queued;
 	struct store_job *free_jobs;	/* async job structs kept for reuse */
 	size_t nfree;
+	int running;			/* batches being run */
+	int alone;			/* one of them must run alone */
 	int stopping;
 };
+
+/* 1 if every job of the list from j on may run beside other batches. */
+int jobq_side_by_side(const struct store_job *j);
 
 /* A backend that begins another transaction within one batch says so. */
 void jobq_new_txn(void);
@@ -55,7 +68,7 @@ int jobq_on_writer(const struct jobq *q);
 /* store_write: queues and waits; refused (STORE_ERROR) on a writer thread. */
 int jobq_write(struct jobq *q, store_job_fn fn, void *arg);
 /* store_write_async; after jobq_stop began, done gets STORE_UNAVAILABLE at once. */
-void jobq_write_async(struct jobq *q, store_job_fn fn, void *arg,
+void jobq_write_async(struct jobq *q, store_job_fn fn, void *arg, unsigned flags,
 		      void (*done)(void *arg, int rc));
 /* Lets the writers drain the queue, then joins them. */
 void jobq_stop(struct jobq *q);

@@ -763,12 +763,12 @@ static int sq_write(struct store *sb, store_job_fn fn, void *arg)
 	return rc;
 }
 
-static void sq_write_async(struct store *sb, store_job_fn fn, void *arg,
+static void sq_write_async(struct store *sb, store_job_fn fn, void *arg, unsigned flags,
 			   void (*done)(void *arg, int rc))
 {
 	struct sq_store *s = (struct sq_store *)sb;
 
-	jobq_write_async(&s->jobs, fn, arg, done);
+	jobq_write_async(&s->jobs, fn, arg, flags, done);
 }
 
 /* --- open, migrate, close ------------------------------------------------ */

@@ -179,7 +179,13 @@ int store_write(struct store *s, store_job_fn fn, void *arg)
 void store_write_async(struct store *s, store_job_fn fn, void *arg,
 		       void (*done)(void *arg, int rc))
 {
-	s->ops->write_async(s, fn, arg, done);
+	s->ops->write_async(s, fn, arg, 0, done);
+}
+
+void store_write_async_flags(struct store *s, store_job_fn fn, void *arg, unsigned flags,
+			     void (*done)(void *arg, int rc))
+{
+	s->ops->write_async(s, fn, arg, flags, done);
 }
 
 char *store_fts_param(const struct store *s, const struct store_word *words, int n, int prefix)

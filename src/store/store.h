@@ -114,6 +114,17 @@ int store_write(struct store *s, store_job_fn fn, void *arg);
  * once the batch holding the job has committed (or failed). */
 void store_write_async(struct store *s, store_job_fn fn, void *arg,
 		       void (*done)(void *arg, int rc));
+/*
+ * A job that only adds rows and reads: no UPDATE or DELETE, no rule checked
+ * across records beyond reading the ones it references, no lock of its own
+ * (store_lock). An engine with several writers may run such jobs in
+ * transactions side by side with each other (never beside other jobs,
+ * which still run one transaction at a time, across processes too).
+ */
+#define STORE_JOB_SIDE_BY_SIDE 1u
+/* store_write_async with flags (STORE_JOB_*). */
+void store_write_async_flags(struct store *s, store_job_fn fn, void *arg, unsigned flags,
+			     void (*done)(void *arg, int rc));
 
 /*
  * Appends " FROM <table> t WHERE <cond>" to sql: cond is a full-text match of

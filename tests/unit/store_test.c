@@ -1098,6 +1098,64 @@ static void test_run_later(void **state)
 	store_release(rc_conn);
 }
 
+static void gate_hold_flags(struct store *s, struct gate *g, unsigned flags)
+{
+	sem_init(&g->entered, 0, 0);
+	sem_init(&g->go, 0, 0);
+	store_write_async_flags(s, job_gate, g, flags, gate_done);
+	sem_wait(&g->entered);
+}
+
+/*
+ * Side-by-side jobs (two writers): while one such batch is held open,
+ * another commits, in this store and in a second one on the same database
+ * (another process); a job that must run alone waits for the open batch,
+ * and so does everything queued behind it.
+ */
+static void test_side_by_side(void **state)
+{
+	struct fixture *f = *state;
+	struct store *other = NULL;
+	struct gate g;
+	struct put s1, s2, x1, s3, x2;
+	char why[512];
+
+	assert_int_equal(store_open(f->url, &other, why, sizeof why), 0);
+	gate_hold_flags(f->s, &g, STORE_JOB_SIDE_BY_SIDE);
+
+	put_init(&s1, "s1", STORE_OK);
+	store_write_async_flags(f->s, job_put, &s1, STORE_JOB_SIDE_BY_SIDE, put_done);
+	assert_int_equal(tally_wait(1), 1);
+	assert_int_equal(s1.rc, STORE_OK);
+	put_init(&s2, "s2", STORE_OK);
+	store_write_async_flags(other, job_put, &s2, STORE_JOB_SIDE_BY_SIDE, put_done);
+	assert_int_equal(tally_wait(2), 2);
+	assert_int_equal(s2.rc, STORE_OK);
+	assert_true(has_key(f->s, "s1"));
+	assert_true(has_key(f->s, "s2"));
+
+	/* Alone: here it waits in the queue, there for the lock. */
+	put_init(&x1, "x1", STORE_OK);
+	store_write_async(f->s, job_put, &x1, put_done);
+	put_init(&s3, "s3", STORE_OK);
+	store_write_async_flags(f->s, job_put, &s3, STORE_JOB_SIDE_BY_SIDE, put_done);
+	put_init(&x2, "x2", STORE_OK);
+	store_write_async(other, job_put, &x2, put_done);
+	usleep(300 * 1000);
+	assert_int_equal(tally_done(), 2);
+	assert_false(has_key(f->s, "x1"));
+	assert_false(has_key(f->s, "s3"));
+	assert_false(has_key(f->s, "x2"));
+	sem_post(&g.go);
+	assert_int_equal(tally_wait(5), 5);
+	assert_int_equal(x1.rc, STORE_OK);
+	assert_int_equal(s3.rc, STORE_OK);
+	assert_int_equal(x2.rc, STORE_OK);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM settings WHERE key IN "
+				     "('s1', 's2', 'x1', 's3', 'x2')"), 5);
+	store_close(other);
+}
+
 #define PRODUCERS 8
 #define PER_PRODUCER 200
 
@@ -2033,6 +2091,7 @@ int main(void)
 		BOTH(test_batch_isolation),
 		SQLITE_ONLY(test_batch_transaction_lost),
 		BOTH(test_run_later),
+		PG_2W(test_side_by_side),
 		PG_ONLY(test_pg_connection_lost_in_batch),
 		BOTH(test_async_many_threads),
 		PG_2W(test_async_many_threads),
