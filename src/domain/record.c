@@ -689,40 +689,64 @@ static json_t *load_decls(struct store_conn *c, const struct entity *ent, struct
 }
 
 /*
- * The declarations read in this write transaction, for its other jobs: no
- * other writer commits meanwhile (store_txn_seq), and a job that changes a
- * declaration bumps decl_gen, which empties the cache.
+ * The declarations read in a write transaction, for its other jobs: whatever
+ * would change them runs alone, so nothing commits a change meanwhile
+ * (store_txn_seq), and a job that changes a declaration bumps decl_gen,
+ * which empties the cache. A slot per transaction: writers that run side by
+ * side do not throw each other's out.
  */
+#define DECL_SLOTS 16
 static struct {
 	pthread_mutex_t lock;
-	uint64_t seq;
-	unsigned gen;
-	json_t *by_entity;	/* entity name -> declarations */
+	struct decl_slot {
+		uint64_t seq;
+		unsigned gen;
+		json_t *by_entity;	/* entity name -> declarations */
+	} slot[DECL_SLOTS];
+	unsigned next;			/* the slot to take over next */
 } decl_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static atomic_uint decl_gen;
+
+/* The slot of transaction seq, taken over if it has none; under the lock. */
+static struct decl_slot *decl_slot(uint64_t seq, unsigned gen)
+{
+	struct decl_slot *s = NULL;
+
+	for (int i = 0; i < DECL_SLOTS && !s; i++)
+		if (decl_cache.slot[i].seq == seq)
+			s = &decl_cache.slot[i];
+	if (!s) {
+		s = &decl_cache.slot[decl_cache.next++ % DECL_SLOTS];
+		s->seq = seq;
+		s->gen = gen - 1;
+	}
+	if (s->gen != gen || !s->by_entity) {
+		json_decref(s->by_entity);
+		s->by_entity = json_object();
+		s->gen = gen;
+	}
+	return s;
+}
 
 static json_t *decls_for(struct store_conn *c, const struct entity *ent, struct err *e)
 {
 	uint64_t seq = store_txn_seq();
 	unsigned gen = atomic_load(&decl_gen);
+	struct decl_slot *s;
 	json_t *d;
 
 	if (!seq)
 		return load_decls(c, ent, e);
 	pthread_mutex_lock(&decl_cache.lock);
-	if (decl_cache.seq != seq || decl_cache.gen != gen || !decl_cache.by_entity) {
-		json_decref(decl_cache.by_entity);
-		decl_cache.by_entity = json_object();
-		decl_cache.seq = seq;
-		decl_cache.gen = gen;
-	}
-	d = json_incref(json_object_get(decl_cache.by_entity, ent->name));
+	d = json_incref(json_object_get(decl_slot(seq, gen)->by_entity, ent->name));
 	pthread_mutex_unlock(&decl_cache.lock);
 	if (d || !(d = load_decls(c, ent, e)))
 		return d;
 	pthread_mutex_lock(&decl_cache.lock);
-	if (decl_cache.seq == seq && decl_cache.gen == gen)
-		json_object_set(decl_cache.by_entity, ent->name, d);
+	if (atomic_load(&decl_gen) == gen) {	/* what was read is still current */
+		s = decl_slot(seq, gen);
+		json_object_set(s->by_entity, ent->name, d);
+	}
 	pthread_mutex_unlock(&decl_cache.lock);
 	return d;
 }

@@ -106,7 +106,7 @@ static int can_take(const struct jobq *q)
 {
 	if (!q->head)
 		return 0;
-	if (q->nthreads == 1 || !q->running)
+	if (q->nwriters == 1 || !q->running)
 		return 1;
 	return !q->alone && side_by_side(q->head);
 }
@@ -127,9 +127,9 @@ static void *writer_main(void *p)
 			break;
 		batch = last = q->head;
 		/* Beside other batches, only the run of side-by-side jobs. */
-		alone = q->nthreads > 1 && !side_by_side(batch);
+		alone = q->nwriters > 1 && !side_by_side(batch);
 		for (n = 1; n < q->batch_max && last->next &&
-			    (alone || q->nthreads == 1 || side_by_side(last->next)); n++)
+			    (alone || q->nwriters == 1 || side_by_side(last->next)); n++)
 			last = last->next;
 		q->head = last->next;
 		if (!q->head)
@@ -168,6 +168,10 @@ int jobq_start(struct jobq *q, int n, char *why, size_t whylen)
 		snprintf(why, whylen, "from 1 to %d writer threads, not %d", JOBQ_THREADS_MAX, n);
 		return -1;
 	}
+	/* how many there will be, before any of them looks */
+	pthread_mutex_lock(&q->lock);
+	q->nwriters = n;
+	pthread_mutex_unlock(&q->lock);
 	/* Signals belong to the main thread, not to the writers. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

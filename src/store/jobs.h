@@ -48,6 +48,7 @@ struct jobq {
 	size_t queued;
 	struct store_job *free_jobs;	/* async job structs kept for reuse */
 	size_t nfree;
+	int nwriters;			/* threads there are to be */
 	int running;			/* batches being run */
 	int alone;			/* one of them must run alone */
 	int stopping;

@@ -545,8 +545,9 @@ static PGresult *await_pipeline(struct pg_conn *c, int nctl)
 				PQclear(res);
 				return out;
 			}
-			if (q < nctl) {
-				if (st != PGRES_COMMAND_OK && !c->ctl_failed) {
+			if (q < nctl) {	/* rows of a write run later: nobody reads them */
+				if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+				    !c->ctl_failed) {
 					conn_fail(c, res);
 					c->ctl_failed = 1;
 				}
@@ -1752,7 +1753,9 @@ static int parse_url(const char *url, struct pg_store *s, char *why, size_t whyl
 		goto fail;
 	}
 	s->pool_size = (int)pool;
-	s->nwriters = writers ? (int)writers : PG_WRITERS_DEFAULT;
+	/* by default as many as the pool leaves room for */
+	s->nwriters = writers ? (int)writers : pool < PG_WRITERS_DEFAULT ? (int)pool :
+		      PG_WRITERS_DEFAULT;
 	s->conninfo = out.data;
 	return 0;
 fail:

@@ -1142,6 +1142,10 @@ static int sq_migrate(struct store *sb, const struct migration *list, int *appli
 		goto out;
 	}
 	newest = sqlite3_column_int(st, 0);
+	/* done with it: a statement left running would keep DROP TABLE from
+	 * a migration ("database table is locked") */
+	sqlite3_finalize(st);
+	st = NULL;
 	if (newest > known) {
 		snprintf(why, whylen, "database %s is at schema %d but this rapport knows "
 			 "migrations only up to %d; run a newer rapport", s->path, newest, known);

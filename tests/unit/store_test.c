@@ -606,6 +606,97 @@ static void test_migrate_failure(void **state)
 	assert_non_null(strstr(why, "schema 99"));
 }
 
+/* Rows of a schema 3 installation, one organization of which is deleted. */
+static int job_schema3_rows(struct store_conn *c, void *arg)
+{
+	(void)arg;
+	return store_exec(c,
+		"INSERT INTO organizations (id, created_at, updated_at, name, kind) VALUES "
+		"(1, 't', 't', 'One', 'client'), (2, 't', 't', 'Two', 'client'), "
+		"(3, 't', 't', 'Three', 'client');"
+		"INSERT INTO interactions (id, created_at, updated_at, organization_id, kind, "
+		"direction, occurred_at, subject) VALUES (7, 't', 't', 2, 'call', 'outbound', 't', "
+		"'kept');"
+		"DELETE FROM organizations WHERE id = 3;");
+}
+
+struct made {
+	const char *sql;
+	int64_t id;
+};
+
+static int job_make(struct store_conn *c, void *arg)
+{
+	struct made *m = arg;
+	struct store_stmt *st = store_prepare(c, m->sql);
+	int rc;
+
+	if (!st)
+		return STORE_ERROR;
+	rc = store_step(st);
+	if (rc == STORE_ROW)
+		m->id = store_col_int(st, 0);
+	store_done(st);
+	return rc == STORE_ROW ? STORE_OK : STORE_ERROR;
+}
+
+/*
+ * Schema 4 on an installation that has rows: the rebuilt tables keep every
+ * row and id, their indexes and full-text triggers, and from then on the id
+ * of a deleted newest record is not given again.
+ */
+static void test_migrate_ids_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct migration upto3[16];
+	struct made org = { "INSERT INTO organizations (created_at, updated_at, name, kind) "
+			    "VALUES ('t', 't', 'New', 'client') RETURNING id" };
+	struct made del = { "DELETE FROM organizations WHERE id = 3 RETURNING id" };
+	struct made ia = { "INSERT INTO interactions (created_at, updated_at, organization_id, "
+			   "kind, direction, occurred_at, subject) VALUES ('t', 't', 1, 'note', "
+			   "'internal', 't', 'zebra') RETURNING id" };
+	struct store *s = NULL;
+	char path[96], p[128], why[256];
+	int n = 0, applied = -1;
+
+	for (const struct migration *m = migrations; m->backend; m++)
+		if (strcmp(m->backend, "sqlite") == 0 && m->number <= 3)
+			upto3[n++] = *m;
+	upto3[n] = (struct migration){ 0 };
+	snprintf(path, sizeof path, "%s/up.db", f->dir);
+	assert_int_equal(store_open(path, &s, why, sizeof why), 0);
+	assert_int_equal(store_migrate_list(s, upto3, &applied, why, sizeof why), 0);
+	assert_int_equal(applied, 3);
+	assert_int_equal(store_write(s, job_schema3_rows, NULL), STORE_OK);
+	assert_int_equal(store_migrate(s, &applied, why, sizeof why), 0);
+	assert_int_equal(applied, migrations_of("sqlite") - 3);
+
+	assert_int_equal(count(s, "SELECT count(*) FROM organizations"), 2);
+	assert_int_equal(count(s, "SELECT organization_id FROM interactions WHERE id = 7"), 2);
+	assert_int_equal(count(s, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+				  "name = 'interactions_org_time'"), 1);
+	/* made before the migration knew better: 3 was deleted while 2 was the largest */
+	assert_int_equal(store_write(s, job_make, &org), STORE_OK);
+	assert_int_equal(org.id, 3);
+	assert_int_equal(store_write(s, job_make, &del), STORE_OK);
+	assert_int_equal(store_write(s, job_make, &org), STORE_OK);
+	assert_int_equal(org.id, 4);
+	/* the full-text index still finds what it held, and its triggers are
+	 * there again for what comes */
+	assert_int_equal(store_write(s, job_make, &ia), STORE_OK);
+	assert_int_equal(ia.id, 8);
+	assert_int_equal(count(s, "SELECT rowid FROM interactions_fts WHERE interactions_fts "
+				  "MATCH 'kept'"), 7);
+	assert_int_equal(count(s, "SELECT rowid FROM interactions_fts WHERE interactions_fts "
+				  "MATCH 'zebra'"), 8);
+	store_close(s);
+	unlink(path);
+	snprintf(p, sizeof p, "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", path);
+	unlink(p);
+}
+
 /* --- statements ------------------------------------------------------------ */
 
 static void test_statements(void **state)
@@ -1010,6 +1101,26 @@ static int job_put_later(struct store_conn *c, void *arg)
 	return p->result;
 }
 
+/* Ten writes run later in one job: more than are kept back at once. */
+static int job_many_later(struct store_conn *c, void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 10; i++) {
+		struct store_stmt *st = store_prepare(c, "INSERT INTO settings (key, value) "
+						     "VALUES (?, 'v')");
+		char key[8];
+		int rc;
+
+		if (!st)
+			return STORE_ERROR;
+		snprintf(key, sizeof key, "o%d", i);
+		store_bind_text(st, 1, key, strlen(key));
+		if ((rc = store_run_later(st)) != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
 /* Every job that was told STORE_OK kept its key, and no other did. */
 static void assert_kept_iff_ok(struct store *s, struct put *p, int n)
 {
@@ -1021,16 +1132,20 @@ static void assert_kept_iff_ok(struct store *s, struct put *p, int n)
 static void test_run_later(void **state)
 {
 	struct fixture *f = *state;
-	struct gate g0[2], g1, g2;
-	struct put a, b, c, k, p[4], alone;
+	struct gate g0[2], g1, g2, g3;
+	struct put a, b, c, k, p[4], q[2], alone;
 	struct store_conn *rc_conn;
 	struct store_stmt *st;
 
-	/* In a batch: kept with the job, dropped with a job that fails. */
+	put_init(&k, "k", STORE_OK);
+	assert_int_equal(store_write(f->s, job_put, &k), STORE_OK);
+	tally_reset();
+	/* In a batch: kept with the job, dropped with a job that fails (here
+	 * a write that would fail too, and take its batch-mates with it). */
 	gates_hold(f, g0);
 	put_init(&a, "la", STORE_OK);
 	a.sql = "SELECT 1 FROM settings WHERE key = ?";
-	put_init(&b, "lb", STORE_ABORT);
+	put_init(&b, "k", STORE_ABORT);
 	put_init(&c, "lc", STORE_OK);
 	store_write_async(f->s, job_put_later, &a, put_done);
 	store_write_async(f->s, job_put_later, &b, put_done);
@@ -1045,18 +1160,15 @@ static void test_run_later(void **state)
 	sem_post(&g1.go);
 	assert_int_equal(tally_wait(3), 3);
 	assert_int_equal(a.rc, STORE_OK);
-	assert_int_equal(b.rc, STORE_ABORT);
+	assert_int_not_equal(b.rc, STORE_OK);	/* SQLite: the taken key, at once */
 	assert_int_equal(c.rc, STORE_OK);
 	assert_true(has_key(f->s, "la"));
-	assert_false(has_key(f->s, "lb"));
 	assert_true(has_key(f->s, "lc"));
 	gates_open(f, g0, 1);
 
 	/* A write run later that fails (a taken key) fails its job, and on an
 	 * engine that sent it late maybe its batch-mates too; never half. */
 	tally_reset();
-	put_init(&k, "k", STORE_OK);
-	assert_int_equal(store_write(f->s, job_put, &k), STORE_OK);
 	gate_hold(f->s, &g2);
 	put_init(&p[0], "m1", STORE_OK);
 	put_init(&p[1], "k", STORE_OK);	/* taken */
@@ -1075,6 +1187,22 @@ static void test_run_later(void **state)
 		assert_int_equal(p[0].rc, STORE_OK);
 		assert_int_equal(p[2].rc, STORE_OK);
 	}
+
+	/* The last job of a batch, its later write failing with the COMMIT. */
+	tally_reset();
+	gate_hold(f->s, &g3);
+	put_init(&q[0], "n1", STORE_OK);
+	put_init(&q[1], "k", STORE_OK);
+	store_write_async(f->s, job_put, &q[0], put_done);
+	store_write_async(f->s, job_put_later, &q[1], put_done);
+	sem_post(&g3.go);
+	assert_int_equal(tally_wait(2), 2);
+	assert_int_not_equal(q[1].rc, STORE_OK);
+	assert_kept_iff_ok(f->s, q, 2);
+
+	/* More writes run later in one job than are kept back at once. */
+	assert_int_equal(store_write(f->s, job_many_later, NULL), STORE_OK);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM settings WHERE key LIKE 'o_'"), 10);
 
 	/* Alone in its transaction, failing at the commit. */
 	tally_reset();
@@ -1143,6 +1271,10 @@ static void test_side_by_side(void **state)
 	store_write_async(other, job_put, &x2, put_done);
 	usleep(300 * 1000);
 	assert_int_equal(tally_done(), 2);
+	/* Only the other process's writer waits for the lock: this one's job
+	 * waits in the queue, without a transaction. */
+	assert_int_equal(count(f->s, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+				     "AND NOT granted"), 1);
 	assert_false(has_key(f->s, "x1"));
 	assert_false(has_key(f->s, "s3"));
 	assert_false(has_key(f->s, "x2"));
@@ -2081,6 +2213,7 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		BOTH(test_migrate_idempotent),
 		BOTH(test_migrate_failure),
+		SQLITE_ONLY(test_migrate_ids_never_reused),
 		BOTH(test_statements),
 		BOTH(test_stmt_cache),
 		BOTH(test_acquire_per_thread),
