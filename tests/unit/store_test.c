@@ -1108,7 +1108,7 @@ static int job_many_later(struct store_conn *c, void *arg)
 	for (int i = 0; i < 10; i++) {
 		struct store_stmt *st = store_prepare(c, "INSERT INTO settings (key, value) "
 						     "VALUES (?, 'v')");
-		char key[8];
+		char key[16];
 		int rc;
 
 		if (!st)
