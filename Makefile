@@ -29,7 +29,7 @@ MIGRATIONS := $(sort $(wildcard src/store/migrations/*/*.sql))
 UNIT_SRC := $(sort $(wildcard tests/unit/*_test.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test test-unit test-api bench clean format asan fuzz fuzz-bins fuzz-replay
+.PHONY: FORCE all deps run test test-unit test-api bench clean format asan fuzz fuzz-bins fuzz-replay
 all: $(BUILD)/rapport
 
 $(BUILD)/rapport: $(BUILD)/src/main.o $(LIB_OBJ)
@@ -41,9 +41,17 @@ $(BUILD)/%.o: %.c
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
+# The names of the migration files, rewritten only when they change, so that
+# removing or renaming one rebuilds the embedded table too.
+$(BUILD)/gen/migrations.list: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(MIGRATIONS) | cmp -s - $@ 2>/dev/null || printf '%s\n' $(MIGRATIONS) > $@
+
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) $(BUILD)/gen/migrations.list scripts/embed-migrations.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+FORCE:
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
