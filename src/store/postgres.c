@@ -296,6 +296,50 @@ static int server_answers(const struct pg_store *s)
 }
 
 /*
+ * One wait of the two below, once no result is ready: waits for the server
+ * (and for room to send, while flushing) and reads what came. 1: look for
+ * results again; 0: the connection failed; -1: the server stopped
+ * answering (c is then broken and silent).
+ */
+static int await_turn(struct pg_conn *c, int flushing)
+{
+	PGconn *pg = c->pg;
+	struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN };
+	int n;
+
+	if (pfd.fd < 0)
+		return 0;
+	if (flushing)
+		pfd.events |= POLLOUT;
+	n = poll(&pfd, 1, PG_PROBE_MS);
+	if (n < 0 && errno != EINTR)
+		return 0;
+	if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(pg))
+		return 0;
+	if (n == 0 && !server_answers(c->store)) {
+		c->broken = c->silent = 1;
+		set_err(c, "the PostgreSQL server does not answer");
+		atomic_fetch_add(&c->store->epoch, 1);
+		return -1;
+	}
+	return 1;
+}
+
+/* Sends what libpq still holds; -1 if the connection failed. */
+static int flush_some(PGconn *pg, int *flushing)
+{
+	int n;
+
+	if (!*flushing)
+		return 0;
+	n = PQflush(pg);
+	if (n < 0)
+		return -1;
+	*flushing = n == 1;
+	return 0;
+}
+
+/*
  * Waits for the answer to the command just sent (PQsend*), as PQexec would,
  * and returns its last result (the error, if one failed). A server that has
  * stopped without closing its connections (a frozen process, a dead host
@@ -311,18 +355,11 @@ static PGresult *await_result(struct pg_conn *c)
 {
 	PGconn *pg = c->pg;
 	PGresult *res, *last = NULL;
-	int flushing = 1;
+	int flushing = 1, turn;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN };
-		int n;
-
-		if (flushing) {
-			n = PQflush(pg);
-			if (n < 0)
-				break;
-			flushing = n == 1;
-		}
+		if (flush_some(pg, &flushing) < 0)
+			break;
 		while (!flushing && !PQisBusy(pg)) {
 			if (!(res = PQgetResult(pg)))
 				return last;
@@ -334,22 +371,12 @@ static PGresult *await_result(struct pg_conn *c)
 				last = res;
 			}
 		}
-		if (pfd.fd < 0)
-			break;
-		if (flushing)
-			pfd.events |= POLLOUT;
-		n = poll(&pfd, 1, PG_PROBE_MS);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(pg))
-			break;
-		if (n == 0 && !server_answers(c->store)) {
-			c->broken = c->silent = 1;
-			set_err(c, "the PostgreSQL server does not answer");
-			atomic_fetch_add(&c->store->epoch, 1);
+		if ((turn = await_turn(c, flushing)) < 0) {
 			PQclear(last);
 			return NULL;
 		}
+		if (!turn)
+			break;
 	}
 	/* The connection failed: libpq's own result says why. */
 	while ((res = PQgetResult(pg))) {
@@ -454,6 +481,41 @@ static int pending_send(struct pg_conn *c)
 
 static PGresult *await_pipeline(struct pg_conn *c, int nctl);
 
+/* Enters pipeline mode and sends the pending commands (*ok 0 if sending
+ * failed); how many there were, or -1 when pipeline mode is refused. */
+static int pipe_begin(struct pg_conn *c, int *ok)
+{
+	int n = c->npending;
+
+	if (!PQenterPipelineMode(c->pg)) {
+		pending_drop(c, 0);
+		set_err(c, "cannot enter pipeline mode");
+		c->ctl_failed = c->broken = 1;
+		return -1;
+	}
+	*ok = pending_send(c);
+	return n;
+}
+
+/* Ends what pipe_begin began, once the caller sent its command(s) (ok):
+ * a sync, the answers, the end of pipeline mode. The result of the
+ * command after the first nctl, or NULL. */
+static PGresult *pipe_end(struct pg_conn *c, int nctl, int ok)
+{
+	PGresult *res = NULL;
+
+	ok = ok && PQpipelineSync(c->pg);
+	if (ok)
+		res = await_pipeline(c, nctl);
+	else if (!c->ctl_failed) {
+		first_line(c->err, sizeof c->err, PQerrorMessage(c->pg));
+		c->ctl_failed = c->broken = 1;
+	}
+	if (!PQexitPipelineMode(c->pg))
+		c->broken = 1;	/* results left unread: the session is no use */
+	return res;
+}
+
 /*
  * Sends the pending commands, then the command(s) cmd (NULL: none; text
  * without parameters, ';'-separated ones each on its own), in one pipeline
@@ -462,17 +524,11 @@ static PGresult *await_pipeline(struct pg_conn *c, int nctl);
  */
 static PGresult *pipe_ctl(struct pg_conn *c, const char *cmd)
 {
-	int n = c->npending, ok;
-	PGresult *res = NULL;
+	int ok, n = pipe_begin(c, &ok);
 	char one[64];
 
-	if (!PQenterPipelineMode(c->pg)) {
-		pending_drop(c, 0);
-		set_err(c, "cannot enter pipeline mode");
-		c->ctl_failed = c->broken = 1;
+	if (n < 0)
 		return NULL;
-	}
-	ok = pending_send(c);
 	while (ok && cmd && *cmd) {
 		size_t len = strcspn(cmd, ";");
 
@@ -483,16 +539,7 @@ static PGresult *pipe_ctl(struct pg_conn *c, const char *cmd)
 		if (*cmd)
 			n++;	/* not the last: counted with the pending ones */
 	}
-	ok = ok && PQpipelineSync(c->pg);
-	if (ok)
-		res = await_pipeline(c, n);
-	else if (!c->ctl_failed) {
-		first_line(c->err, sizeof c->err, PQerrorMessage(c->pg));
-		c->ctl_failed = c->broken = 1;
-	}
-	if (!PQexitPipelineMode(c->pg))
-		c->broken = 1;	/* results left unread: the session is no use */
-	return res;
+	return pipe_end(c, n, ok);
 }
 
 /* Sends the pending commands now, in one round trip. */
@@ -521,18 +568,11 @@ static PGresult *await_pipeline(struct pg_conn *c, int nctl)
 {
 	PGconn *pg = c->pg;
 	PGresult *res, *out = NULL;
-	int flushing = 1, q = 0;
+	int flushing = 1, q = 0, turn;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = PQsocket(pg), .events = POLLIN };
-		int n;
-
-		if (flushing) {
-			n = PQflush(pg);
-			if (n < 0)
-				break;
-			flushing = n == 1;
-		}
+		if (flush_some(pg, &flushing) < 0)
+			break;
 		while (!flushing && !PQisBusy(pg)) {
 			ExecStatusType st;
 
@@ -559,22 +599,12 @@ static PGresult *await_pipeline(struct pg_conn *c, int nctl)
 				PQclear(res);
 			}
 		}
-		if (pfd.fd < 0)
-			break;
-		if (flushing)
-			pfd.events |= POLLOUT;
-		n = poll(&pfd, 1, PG_PROBE_MS);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(pg))
-			break;
-		if (n == 0 && !server_answers(c->store)) {
-			c->broken = c->silent = 1;
-			set_err(c, "the PostgreSQL server does not answer");
-			atomic_fetch_add(&c->store->epoch, 1);
+		if ((turn = await_turn(c, flushing)) < 0) {
 			PQclear(out);
 			return NULL;
 		}
+		if (!turn)
+			break;
 	}
 	/* The connection failed. */
 	c->broken = 1;
@@ -593,29 +623,18 @@ static PGresult *await_pipeline(struct pg_conn *c, int nctl)
  */
 static PGresult *pipe_run(struct pg_conn *c, struct pg_stmt *st, const char *sql, int nparams)
 {
-	int n = c->npending, ok = 1;
-	PGresult *res;
+	int ok, n;
 
-	if (n && !PQenterPipelineMode(c->pg) && pending_flush(c) != STORE_OK)
-		return NULL;
-	if (!PQpipelineStatus(c->pg)) {
+	if (!c->npending) {
 		ok = sql ? PQsendPrepare(c->pg, st->name, sql, nparams, NULL) :
 		     PQsendQueryPrepared(c->pg, st->name, st->nparams, st->vals, NULL, NULL, 0);
 		return ok ? await_result(c) : NULL;
 	}
-	ok = pending_send(c);
+	if ((n = pipe_begin(c, &ok)) < 0)
+		return NULL;
 	ok = ok && (sql ? PQsendPrepare(c->pg, st->name, sql, nparams, NULL) :
 		    PQsendQueryPrepared(c->pg, st->name, st->nparams, st->vals, NULL, NULL, 0));
-	ok = ok && PQpipelineSync(c->pg);
-	res = ok ? await_pipeline(c, n) : NULL;
-	if (!ok && !c->ctl_failed) {
-		first_line(c->err, sizeof c->err, PQerrorMessage(c->pg));
-		c->ctl_failed = 1;
-		c->broken = 1;
-	}
-	if (!PQexitPipelineMode(c->pg))
-		c->broken = 1;	/* results left unread: the session is no use */
-	return res;
+	return pipe_end(c, n, ok);
 }
 
 /* --- reading SQL ----------------------------------------------------------- */
