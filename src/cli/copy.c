@@ -5,8 +5,9 @@
  *
  * What is copied. Every table of the schema except the store's own
  * bookkeeping (schema_migrations, the full-text tables and their queues,
- * store_* and sqlite_* tables), with every column except generated ones,
- * ids kept. Tables and columns are read from the schema's catalog, so a
+ * store_* and sqlite_* tables), with every column except generated ones
+ * and PostgreSQL's tsvector columns (the full-text words, which its schema
+ * fills by trigger as SQLite fills its full-text tables), ids kept. Tables and columns are read from the schema's catalog, so a
  * table or column that a later migration adds is copied without a change
  * here; known_tables below gives the order (parents before children) and the
  * key of the tables known today, and any other table must have an id
@@ -217,7 +218,8 @@ struct plan {
 
 /*
  * The names of the tables of a store's schema (table NULL), or of the
- * columns of one table in their order, generated columns left out. The one
+ * columns of one table in their order, generated and tsvector columns (the
+ * full-text words a trigger fills) left out. The one
  * place where this file reads a catalog: the SQL standard's
  * information_schema where the store has one, else SQLite's own. Returns 0,
  * or -1 with why.
@@ -233,7 +235,7 @@ static int catalog(struct store_conn *c, const char *table, struct strv *out, ch
 	static const char *const columns_sql[] = {
 		"SELECT column_name FROM information_schema.columns WHERE table_schema = "
 		"current_schema() AND table_name = ? AND is_generated = 'NEVER' "
-		"ORDER BY ordinal_position",
+		"AND data_type <> 'tsvector' ORDER BY ordinal_position",
 		"SELECT name FROM pragma_table_info(?) ORDER BY cid",
 	};
 	const char *const *sql = table ? columns_sql : tables_sql;

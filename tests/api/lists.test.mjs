@@ -269,6 +269,32 @@ describe('q (full text)', () => {
 			`${emilie.id} Émilie, ${zoe.id} Zoë, ${meeting.id} the meeting)`);
 	});
 
+	test('a change to an indexed field changes what q finds; other changes keep it', async () => {
+		const org = await srv.create('organizations', bodies.organization({ name: 'Quokka Trading', city: 'Lund' }));
+		const person = await srv.create('people', bodies.person({ given_name: 'Ilse', family_name: 'Wombatsson' }));
+		const note = await srv.create('interactions', bodies.interaction({ subject: 'Narwhal meeting', body: 'About tapirs.' }));
+		const steps = [
+			['organizations', org, { name: 'Pangolin Trading' }, 'quokka', 'pangolin'],
+			['organizations', org, { city: 'Växjö' }, 'lund', 'vaxjo'],
+			['people', person, { family_name: 'Capybaran' }, 'wombatsson', 'capybaran'],
+			['people', person, { emails: ['ilse@axolotl.example'] }, null, 'axolotl'],
+			['interactions', note, { subject: 'Okapi meeting' }, 'narwhal', 'okapi'],
+			['interactions', note, { body: 'About ibexes.' }, 'tapirs', 'ibexes'],
+		];
+		let version = { organizations: org.version, people: person.version, interactions: note.version };
+		for (const [collection, rec, change, gone, found] of steps) {
+			const res = await srv.patch(`${API}/${collection}/${rec.id}`, change, { ifMatch: version[collection] });
+			assert.equal(res.status, 200, `PATCH ${collection} ${JSON.stringify(change)}: ${res.text}`);
+			version[collection] = res.json.version;
+			if (gone) assertEachOnce(await srv.listAll(collection, { q: gone }), [], `${collection}?q=${gone} after ${JSON.stringify(change)}`);
+			assertEachOnce(await srv.listAll(collection, { q: found }), [rec], `${collection}?q=${found} after ${JSON.stringify(change)}`);
+		}
+		/* a field that is not indexed: the words stay */
+		const res = await srv.patch(`${API}/organizations/${org.id}`, { notes: 'nothing indexed' }, { ifMatch: version.organizations });
+		assert.equal(res.status, 200, res.text);
+		assertEachOnce(await srv.listAll('organizations', { q: 'pangolin vaxjo' }), [org], 'organizations?q=pangolin vaxjo after a change of notes');
+	});
+
 	test('q on a collection without full text: 400 invalid_parameter', async () => {
 		for (const c of ['affiliations', 'custom-fields'])
 			expectError(await srv.get(withQuery(`${API}/${c}`, { q: 'x' })), 400, 'invalid_parameter');

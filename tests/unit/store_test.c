@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <ctype.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
@@ -2198,6 +2199,151 @@ static void test_pg_server_stops_and_returns(void **state)
 	}
 }
 
+/*
+ * Schema 6: the search columns of PostgreSQL are filled by a trigger. Rows
+ * inserted, then updated in an indexed column, hold the words that
+ * rapport_fts_doc (the function the columns were generated with before)
+ * gives; an update of another column leaves them alone; and the trigger's
+ * short way for all-ASCII text gives the same words as ICU's folding.
+ */
+static const char *const search_sql[] = {
+	"INSERT INTO organizations (created_at, updated_at, name, kind, city, website) "
+	"VALUES ('t', 't', ?, 'client', ?, ?)",
+	"INSERT INTO people (created_at, updated_at, given_name, family_name, emails) "
+	"VALUES ('t', 't', ?, ?, ?)",
+	"INSERT INTO interactions (created_at, updated_at, kind, direction, occurred_at, subject, body) "
+	"VALUES ('t', 't', 'note', 'internal', 't', ?, ?)",
+};
+
+/* each indexed column, with a word to write into it */
+static const struct {
+	const char *table, *column, *word;
+} search_columns[] = {
+	{ "organizations", "name", "zname" },	  { "organizations", "email", "zemail" },
+	{ "organizations", "website", "zweb" },	  { "organizations", "industry", "zindustry" },
+	{ "organizations", "city", "zcity" },	  { "people", "given_name", "zgiven" },
+	{ "people", "family_name", "zfamily" },	  { "people", "emails", "zemails" },
+	{ "interactions", "subject", "zsubject" }, { "interactions", "body", "zbody" },
+};
+
+struct search_job {
+	const char *texts[8];
+	int n;
+	const char *update[16];	/* NULL-ended; each is run as it is */
+};
+
+static int job_search(struct store_conn *c, void *arg)
+{
+	struct search_job *j = arg;
+	struct store_stmt *st;
+	int rc;
+
+	for (int i = 0; i < j->n; i++)
+		for (size_t k = 0; k < nitems(search_sql); k++) {
+			if (!(st = store_prepare(c, search_sql[k])))
+				return STORE_ERROR;
+			for (int p = 1; p <= (k == 2 ? 2 : 3); p++)
+				store_bind_text(st, p, j->texts[i], strlen(j->texts[i]));
+			rc = store_step(st);
+			store_done(st);
+			if (rc != STORE_DONE)
+				return rc;
+		}
+	for (int i = 0; j->update[i]; i++)
+		if ((rc = store_exec(c, j->update[i])) != STORE_OK)
+			return rc;
+	return STORE_OK;
+}
+
+/* Rows of the three tables whose words differ from rapport_fts_doc's. */
+static int64_t search_wrong(struct store *s)
+{
+	return count(s, "SELECT (SELECT count(*) FROM organizations WHERE search IS DISTINCT FROM "
+			"to_tsvector('simple', rapport_fts_doc(coalesce(name, '') || ' ' || "
+			"coalesce(email, '') || ' ' || coalesce(website, '') || ' ' || "
+			"coalesce(industry, '') || ' ' || coalesce(city, '')))) + "
+			"(SELECT count(*) FROM people WHERE search IS DISTINCT FROM "
+			"to_tsvector('simple', rapport_fts_doc(coalesce(given_name, '') || ' ' || "
+			"coalesce(family_name, '') || ' ' || coalesce(emails, '')))) + "
+			"(SELECT count(*) FROM interactions WHERE search IS DISTINCT FROM "
+			"to_tsvector('simple', rapport_fts_doc(coalesce(subject, '') || ' ' || "
+			"coalesce(body, ''))))");
+}
+
+static void test_pg_search_trigger(void **state)
+{
+	struct fixture *f = *state;
+	char ascii[128], punct[2048], upd[nitems(search_columns)][200], sql[300];
+	struct search_job j = { .n = 0 };
+	size_t len = 0;
+
+	for (int i = 1; i < 128; i++)
+		ascii[i - 1] = (char)i;
+	ascii[127] = 0;
+	/* every ASCII punctuation mark where the parser of to_tsvector would keep
+	 * it inside a word (a host name, a URL, an e-mail address) */
+	for (int c = '!'; c <= '~'; c++)
+		if (!isalnum(c))
+			len += (size_t)snprintf(punct + len, sizeof punct - len,
+						"ab%ccd.ef http%c//ab.cd/ef%cgh x %cab@cd.ef%c ", c,
+						c, c, c, c);
+	assert_true(len < sizeof punct);
+	j.texts[j.n++] = ascii;
+	j.texts[j.n++] = punct;
+	j.texts[j.n++] = "Möte om KÖKSRENOVERING: crème brûlée efteråt";
+	j.texts[j.n++] = "Åsa Ångströmer <asa.angstromer@example.se>, ØSTERGAARD & Zoë ÇELIK";
+	j.texts[j.n++] = "Follow-up on the renewal: 1.5% off, see https://example.com/q?x=1";
+	j.texts[j.n++] = "";
+	assert_int_equal(store_write(f->s, job_search, &j), STORE_OK);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM interactions"), j.n);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM interactions WHERE search IS NULL"), 0);
+	assert_int_equal(search_wrong(f->s), 0);
+	/* the words of a row are its own: one word of each text is found in its row */
+	assert_int_equal(count(f->s, "SELECT count(*) FROM interactions WHERE "
+				     "search @@ to_tsquery('simple', 'koksrenovering')"), 1);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM people WHERE "
+				     "search @@ to_tsquery('simple', 'angstromer & example')"), 1);
+	assert_int_equal(count(f->s, "SELECT count(*) FROM organizations WHERE "
+				     "search @@ to_tsquery('simple', 'renewal & https')"), 1);
+
+	/* updates: each indexed column changes the words (each on a row of its
+	 * own), the others do not */
+	memset(&j, 0, sizeof j);
+	for (size_t k = 0, row = 0; k < nitems(search_columns); k++) {
+		row = k > 0 && strcmp(search_columns[k].table, search_columns[k - 1].table) == 0 ?
+			row + 1 : 0;
+		snprintf(upd[k], sizeof upd[k], "UPDATE %s SET %s = '%s' WHERE id = "
+			 "(SELECT min(id) FROM %s) + %zu", search_columns[k].table,
+			 search_columns[k].column, search_columns[k].word, search_columns[k].table, row);
+		j.update[k] = upd[k];
+	}
+	j.update[nitems(search_columns)] =
+		"UPDATE people SET notes = 'ÖVRIGT', search = NULL WHERE family_name = ''";
+	assert_int_equal(store_write(f->s, job_search, &j), STORE_OK);
+	for (size_t k = 0; k < nitems(search_columns); k++) {
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE search @@ "
+			 "to_tsquery('simple', '%s')", search_columns[k].table, search_columns[k].word);
+		if (count(f->s, sql) != 1)
+			fail_msg("an update of %s.%s did not change the words",
+				 search_columns[k].table, search_columns[k].column);
+	}
+	/* an update that names no indexed column leaves the words as they are,
+	 * here what it wrote itself */
+	assert_int_equal(count(f->s, "SELECT count(*) FROM people WHERE search IS NULL"), 1);
+	memset(&j, 0, sizeof j);
+	j.update[0] = "UPDATE people SET search = to_tsvector('simple', '') WHERE search IS NULL";
+	assert_int_equal(store_write(f->s, job_search, &j), STORE_OK);
+	assert_int_equal(search_wrong(f->s), 0);
+
+	/* the short way for ASCII gives ICU's words (where PostgreSQL has ICU) */
+	if (count(f->s, "SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'"))
+		assert_int_equal(count(f->s, "SELECT count(*) FROM interactions WHERE search IS "
+					     "DISTINCT FROM to_tsvector('simple', regexp_replace("
+					     "rapport_fts_fold(coalesce(subject, '') || ' ' || "
+					     "coalesce(body, '')) COLLATE \"und-x-icu\", "
+					     "'[^[:alnum:]]+', ' ', 'g'))"), 0);
+}
+
 /* A test of both engines, and one of each only. */
 #define BOTH(t)                                                                                    \
 	{ "sqlite_" #t, t, setup_sqlite, teardown, NULL },                                         \
@@ -2240,6 +2386,7 @@ int main(void)
 		SQLITE_ONLY(test_read_snapshots),
 		PG_ONLY(test_pg_open_errors),
 		PG_ONLY(test_pg_migrate_concurrently),
+		PG_ONLY(test_pg_search_trigger),
 		PG_2W(test_pg_slow_query_blocks_nobody),
 		PG_ONLY(test_pg_pool_exhausted),
 		PG_ONLY(test_pg_server_stops_and_returns),
