@@ -84,11 +84,15 @@ bench: deps
 	$(MAKE) all bench-bins
 	sh bench/run.sh
 
-bench-bins: $(BUILD)/bench-gen
+bench-bins: $(BUILD)/bench-gen $(BUILD)/bench-calib
 
 $(BUILD)/bench-gen: bench/gen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(shell pkg-config --libs sqlite3)
+
+$(BUILD)/bench-calib: bench/calib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 
 # ---- fuzzing (fuzz/README.md) ----
 # libFuzzer targets built with clang: the library compiled once more with

@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 TARGET=${BENCH_DB:-${DB:-}}
 RAPPORT=${RAPPORT:-build/rapport}
 GEN=${BENCH_GEN:-build/bench-gen}
+CALIB=${BENCH_CALIB:-build/bench-calib}
 BENCH_DIR=${BENCH_DIR:-build/benchdata}
 SEED=${BENCH_SEED:-42}
 ORGS=${BENCH_ORGS:-10000}
@@ -59,7 +60,7 @@ seconds() {
 DUR_S=$(seconds "$DURATION")
 WARM_S=$(seconds "$WARMUP")
 
-for bin in "$RAPPORT" "$GEN"; do
+for bin in "$RAPPORT" "$GEN" "$CALIB"; do
 	[ -x "$bin" ] || die "$bin is missing; run 'make all bench-bins' first"
 done
 for tool in wrk curl sqlite3; do
@@ -256,6 +257,13 @@ run_wrk() {
 	printf '%s\n' "$res"
 }
 
+# The machine's pace now: one process-to-process round trip (bench/calib.c).
+calib() {
+	v=$("$CALIB") || return 1
+	printf '%s\n' "${v#pipe_round_trip_us=}"
+}
+CALIB_BEFORE=$(calib) || die "$CALIB failed"
+
 say "warming up (${WARM_S}s each)"
 run_wrk warmup-get get_org.lua "$WARM_S" >/dev/null
 run_wrk warmup-list list_q.lua "$WARM_S" >/dev/null
@@ -268,6 +276,8 @@ say "GET timeline of organization $BUSIEST for ${DUR_S}s"
 R_TL=$(run_wrk timeline timeline.lua "$DUR_S")
 say "POST /api/v1/interactions for ${DUR_S}s"
 R_POST=$(run_wrk post post_interaction.lua "$DUR_S")
+
+CALIB_AFTER=$(calib) || die "$CALIB failed"
 
 HWM_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status" 2>/dev/null || true)
 RSS_KB=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status" 2>/dev/null || true)
@@ -339,6 +349,7 @@ if [ -n "$HWM_KB" ]; then
 else
 	echo "server peak RSS: unknown (no /proc/PID/status)"
 fi
+echo "machine pace: a round trip between two processes took $CALIB_BEFORE us before the runs, $CALIB_AFTER us after (bench-calib; compare runs by it)"
 echo "(data set $BASE; wrk output in $BENCH_DIR/wrk-*.txt; server log $SERVER_LOG)"
 
 if [ "$BROKEN" -ne 0 ]; then
