@@ -11,6 +11,7 @@
  * Prints "pipe_round_trip_us=X.X" and exits 0; 1 if a system call failed.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -51,15 +52,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (pid == 0) {
+		/* only its own ends: a side that goes away ends the other's read */
+		close(to_child[1]);
+		close(to_parent[0]);
 		for (long i = 0; i < rounds; i++)
 			if (xfer(to_child[0], to_parent[1], &b))
 				_exit(1);
 		_exit(0);
 	}
+	close(to_child[0]);
+	close(to_parent[1]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < rounds; i++) {
 		if (write(to_child[1], &b, 1) != 1 || read(to_parent[0], &b, 1) != 1) {
 			perror("bench-calib: round trip");
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
 			return 1;
 		}
 	}

@@ -7,10 +7,11 @@
  * bookkeeping (schema_migrations, the full-text tables and their queues,
  * store_* and sqlite_* tables), with every column except generated ones
  * and PostgreSQL's tsvector columns (the full-text words, which its schema
- * fills by trigger as SQLite fills its full-text tables), ids kept. Tables and columns are read from the schema's catalog, so a
- * table or column that a later migration adds is copied without a change
- * here; known_tables below gives the order (parents before children) and the
- * key of the tables known today, and any other table must have an id
+ * fills by trigger as SQLite fills its full-text tables), ids kept. Tables
+ * and columns are read from the schema's catalog, so a table or column
+ * that a later migration adds is copied without a change here; known_tables
+ * below gives the order (parents before children) and the key of the tables
+ * known today, and any other table must have an id
  * column, by which it is ordered, and comes after them (a new table that a
  * known one refers to must be added to known_tables before it: otherwise the
  * copy fails on the foreign key and leaves the target as it was). Columns

@@ -1972,8 +1972,8 @@ out:
 
 /* --- SQL dialect ---------------------------------------------------------- */
 
-/* The search is the generated tsvector column and its GIN index; the query
- * text is folded as the indexed text was (rapport_fts_query, migration 1).
+/* The search is the tsvector column (a trigger fills it) and its GIN index;
+ * the query text is folded as the indexed text was (rapport_fts_query, migration 1).
  * Pages follow the id, as without a search. */
 static const char *pg_sql_from(const struct store *s, struct buf *sql, const char *table, int fts)
 {
