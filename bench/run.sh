@@ -30,6 +30,7 @@ DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
+REPEAT=${BENCH_REPEAT:-3}
 PORT=${BENCH_PORT:-}
 SERVER_ARGS=${BENCH_SERVER_ARGS:-}
 ADMIN=bench@example.com
@@ -40,12 +41,13 @@ die() { say "$*"; exit 1; }
 for kv in "BENCH_SEED=$SEED" "BENCH_ORGS=$ORGS" "BENCH_PEOPLE=$PEOPLE" \
 	"BENCH_AFFILIATIONS=$AFFILIATIONS" "BENCH_INTERACTIONS=$INTERACTIONS" \
 	"BENCH_YEARS=$YEARS" "BENCH_CONNECTIONS=$CONNS" "BENCH_THREADS=$THREADS" \
-	"BENCH_PORT=${PORT:-0}"; do
+	"BENCH_PORT=${PORT:-0}" "BENCH_REPEAT=$REPEAT"; do
 	case ${kv#*=} in
 	'' | *[!0-9]*) say "${kv%%=*} must be a whole number (got '${kv#*=}')"; exit 2 ;;
 	esac
 done
 [ "$ORGS" -ge 1 ] || { say "BENCH_ORGS must be at least 1"; exit 2; }
+[ "$REPEAT" -ge 1 ] || { say "BENCH_REPEAT must be at least 1"; exit 2; }
 
 # Seconds in a wrk duration (10, 10s, 2m, 1h), to bound each run.
 seconds() {
@@ -268,20 +270,40 @@ say "warming up (${WARM_S}s each)"
 run_wrk warmup-get get_org.lua "$WARM_S" >/dev/null
 run_wrk warmup-list list_q.lua "$WARM_S" >/dev/null
 
-say "GET /api/v1/organizations/{id} for ${DUR_S}s"
-R_GET=$(run_wrk get get_org.lua "$DUR_S")
-say "GET /api/v1/interactions?q=... for ${DUR_S}s"
-R_LIST=$(run_wrk list list_q.lua "$DUR_S")
-say "GET timeline of organization $BUSIEST for ${DUR_S}s"
-R_TL=$(run_wrk timeline timeline.lua "$DUR_S")
-# POST twice: the first run meets the tables as the load left them (see
+# run_median NAME SCRIPT MODE: REPEAT timed runs of DURATION; prints their
+# BENCH_RESULT lines, the run with the median rate first (wrk-NAME-K.txt).
+run_median() {
+	k=1
+	all=
+	while [ "$k" -le "$REPEAT" ]; do
+		all="$all$(run_wrk "$1-$k" "$2" "$DUR_S")
+"
+		k=$((k + 1))
+	done
+	printf '%s' "$all" | awk -v mode="$3" '{
+		n = split($0, kv, " ")
+		for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+		secs = v["duration_us"] / 1e6
+		count = (mode == "post") ? v["ok"] : v["requests"] - v["non2xx"]
+		printf "%.3f %s\n", (secs > 0 ? count / secs : 0), $0
+	}' | sort -n | awk -v m=$(((REPEAT + 1) / 2)) '{ sub(/^[^ ]* /, ""); l[NR] = $0 }
+		END { print l[m]; for (i = 1; i <= NR; i++) if (i != m) print l[i] }'
+}
+
+say "GET /api/v1/organizations/{id}: $REPEAT runs of ${DUR_S}s"
+R_GET=$(run_median get get_org.lua get)
+say "GET /api/v1/interactions?q=...: $REPEAT runs of ${DUR_S}s"
+R_LIST=$(run_median list list_q.lua get)
+say "GET timeline of organization $BUSIEST: $REPEAT runs of ${DUR_S}s"
+R_TL=$(run_median timeline timeline.lua get)
+# POST: first one run that meets the tables as the load left them (see
 # bench/README.md: on PostgreSQL its rows fill the room VACUUM found on old
-# pages); the second, measured against the target, runs where the first left
-# them, as a server that has been taking writes for a while does.
+# pages), reported only; then the runs measured against the target, where
+# the first left them, as on a server that has been taking writes a while.
 say "POST /api/v1/interactions for ${DUR_S}s, the first run after the load"
 R_POST_FIRST=$(run_wrk post-first post_interaction.lua "$DUR_S")
-say "POST /api/v1/interactions for ${DUR_S}s"
-R_POST=$(run_wrk post post_interaction.lua "$DUR_S")
+say "POST /api/v1/interactions: $REPEAT runs of ${DUR_S}s"
+R_POST=$(run_median post post_interaction.lua post)
 
 CALIB_AFTER=$(calib) || { say "warning: $CALIB failed"; CALIB_AFTER='?'; }
 
@@ -290,7 +312,8 @@ RSS_KB=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/stat
 cleanup
 
 # --- the report -------------------------------------------------------------
-# errors NAME RESULT GOOD: counts failures; more than 0.1% of requests is broken
+# errors NAME RESULT MODE: counts failures; status 1 when more than 0.1% of
+# requests failed (broken)
 errors() {
 	awk -v name="$1" -v res="$2" -v mode="$3" 'BEGIN {
 		n = split(res, kv, " ")
@@ -303,22 +326,39 @@ errors() {
 				(mode == "post" ? "statuses other than 201: " v["statuses"] : v["non2xx"] " answers >= 400"),
 				v["connect"], v["read"], v["write"], v["timeout"] > "/dev/stderr"
 		exit (v["requests"] == 0 || bad * 1000 > v["requests"]) ? 1 : 0
-	}' || BROKEN=1
+	}'
 }
-errors "GET by id" "$R_GET" get
-errors "list with q" "$R_LIST" get
-errors "timeline" "$R_TL" get
-errors "POST, first run" "$R_POST_FIRST" post
-errors "POST" "$R_POST" post
+# every run of each kind
+errors_all() {
+	printf '%s\n' "$2" | while IFS= read -r r; do
+		[ -z "$r" ] || errors "$1" "$r" "$3" || exit 1
+	done || BROKEN=1
+}
+errors_all "GET by id" "$R_GET" get
+errors_all "list with q" "$R_LIST" get
+errors_all "timeline" "$R_TL" get
+errors "POST, first run" "$R_POST_FIRST" post || BROKEN=1
+errors_all "POST" "$R_POST" post
 
-# line LABEL RESULT MODE MIN_RPS MAX_P99_MS: one summary line
+# line LABEL RESULTS MODE MIN_RPS MAX_P99_MS: one summary line, of the first
+# result (the median run), with the rates of the others after it
 line() {
-	awk -v label="$1" -v res="$2" -v mode="$3" -v minrps="$4" -v maxp99="$5" 'BEGIN {
-		n = split(res, kv, " ")
+	first=$(printf '%s\n' "$2" | sed -n 1p)
+	rest=$(printf '%s\n' "$2" | sed -n '2,$p' | tr '\n' '|')
+	awk -v label="$1" -v res="$first" -v rest="$rest" -v mode="$3" -v minrps="$4" \
+		-v maxp99="$5" '
+	function parse(r, v,   n, i, kv, p) {
+		n = split(r, kv, " ")
 		for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+	}
+	function rate(v,   secs, count) {
 		secs = v["duration_us"] / 1e6
 		count = (mode == "post") ? v["ok"] : v["requests"] - v["non2xx"]
-		rps = secs > 0 ? count / secs : 0
+		return secs > 0 ? count / secs : 0
+	}
+	BEGIN {
+		parse(res, v)
+		rps = rate(v)
 		p99 = v["p99_us"] / 1000
 		target = ""; pass = 1
 		if (minrps != "") { target = sprintf(">= %d/s", minrps); if (rps < minrps) pass = 0 }
@@ -327,8 +367,19 @@ line() {
 			if (p99 > maxp99) pass = 0
 		}
 		verdict = target == "" ? "" : (pass ? "PASS" : "MISS")
+		others = ""; k = 0
+		n = split(rest, rs, "|")
+		for (i = 1; i <= n; i++) {
+			if (rs[i] == "") continue
+			delete w
+			parse(rs[i], w)
+			others = others sprintf(", %.0f (p99 %.2f ms)", rate(w), w["p99_us"] / 1000)
+			k++
+		}
 		printf "%-48s %9.0f req/s   p99 %7.2f ms   %-4s %s\n", label, rps, p99, verdict,
 			(target == "" ? "(no target)" : "(target " target ")")
+		if (others != "")
+			printf "%-48s the median of %d runs; the others: %s\n", "", k + 1, substr(others, 3)
 	}'
 }
 
