@@ -270,6 +270,20 @@ say "warming up (${WARM_S}s each)"
 run_wrk warmup-get get_org.lua "$WARM_S" >/dev/null
 run_wrk warmup-list list_q.lua "$WARM_S" >/dev/null
 
+# awk functions for a BENCH_RESULT line: parse(line, v) fills v by field
+# name; rate(v) is the successful requests per second (mode "post": 201s)
+AWK_RESULT='
+function parse(r, v,   n, i, kv, p) {
+	n = split(r, kv, " ")
+	for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+}
+function rate(v,   secs, count) {
+	secs = v["duration_us"] / 1e6
+	count = (mode == "post") ? v["ok"] : v["requests"] - v["non2xx"]
+	return secs > 0 ? count / secs : 0
+}
+'
+
 # run_median NAME SCRIPT MODE: REPEAT timed runs of DURATION; prints their
 # BENCH_RESULT lines, the run with the median rate first (wrk-NAME-K.txt).
 run_median() {
@@ -280,12 +294,10 @@ run_median() {
 "
 		k=$((k + 1))
 	done
-	printf '%s' "$all" | awk -v mode="$3" '{
-		n = split($0, kv, " ")
-		for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
-		secs = v["duration_us"] / 1e6
-		count = (mode == "post") ? v["ok"] : v["requests"] - v["non2xx"]
-		printf "%.3f %s\n", (secs > 0 ? count / secs : 0), $0
+	printf '%s' "$all" | awk -v mode="$3" "$AWK_RESULT"'{
+		delete v
+		parse($0, v)
+		printf "%.3f %s\n", rate(v), $0
 	}' | sort -n | awk -v m=$(((REPEAT + 1) / 2)) '{ sub(/^[^ ]* /, ""); l[NR] = $0 }
 		END { print l[m]; for (i = 1; i <= NR; i++) if (i != m) print l[i] }'
 }
@@ -315,9 +327,8 @@ cleanup
 # errors NAME RESULT MODE: counts failures; status 1 when more than 0.1% of
 # requests failed (broken)
 errors() {
-	awk -v name="$1" -v res="$2" -v mode="$3" 'BEGIN {
-		n = split(res, kv, " ")
-		for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+	awk -v name="$1" -v res="$2" -v mode="$3" "$AWK_RESULT"'BEGIN {
+		parse(res, v)
 		sock = v["connect"] + v["read"] + v["write"] + v["timeout"]
 		bad = (mode == "post" ? v["bad"] : v["non2xx"]) + sock
 		if (bad > 0)
@@ -328,7 +339,7 @@ errors() {
 		exit (v["requests"] == 0 || bad * 1000 > v["requests"]) ? 1 : 0
 	}'
 }
-# every run of each kind
+# errors for every run (a line each) of one kind
 errors_all() {
 	printf '%s\n' "$2" | while IFS= read -r r; do
 		[ -z "$r" ] || errors "$1" "$r" "$3" || exit 1
@@ -337,7 +348,7 @@ errors_all() {
 errors_all "GET by id" "$R_GET" get
 errors_all "list with q" "$R_LIST" get
 errors_all "timeline" "$R_TL" get
-errors "POST, first run" "$R_POST_FIRST" post || BROKEN=1
+errors_all "POST, first run" "$R_POST_FIRST" post
 errors_all "POST" "$R_POST" post
 
 # line LABEL RESULTS MODE MIN_RPS MAX_P99_MS: one summary line, of the first
@@ -346,16 +357,7 @@ line() {
 	first=$(printf '%s\n' "$2" | sed -n 1p)
 	rest=$(printf '%s\n' "$2" | sed -n '2,$p' | tr '\n' '|')
 	awk -v label="$1" -v res="$first" -v rest="$rest" -v mode="$3" -v minrps="$4" \
-		-v maxp99="$5" '
-	function parse(r, v,   n, i, kv, p) {
-		n = split(r, kv, " ")
-		for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
-	}
-	function rate(v,   secs, count) {
-		secs = v["duration_us"] / 1e6
-		count = (mode == "post") ? v["ok"] : v["requests"] - v["non2xx"]
-		return secs > 0 ? count / secs : 0
-	}
+		-v maxp99="$5" "$AWK_RESULT"'
 	BEGIN {
 		parse(res, v)
 		rps = rate(v)

@@ -715,10 +715,11 @@ static struct decl_slot *decl_slot(uint64_t seq, unsigned gen)
 	for (int i = 0; i < DECL_SLOTS && !s; i++)
 		if (decl_cache.slot[i].seq == seq)
 			s = &decl_cache.slot[i];
-	if (!s) {
+	if (!s) {	/* emptied below */
 		s = &decl_cache.slot[decl_cache.next++ % DECL_SLOTS];
 		s->seq = seq;
-		s->gen = gen - 1;
+		json_decref(s->by_entity);
+		s->by_entity = NULL;
 	}
 	if (s->gen != gen || !s->by_entity) {
 		json_decref(s->by_entity);

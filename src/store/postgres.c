@@ -1616,6 +1616,11 @@ static struct store_job *run_txn(struct pg_conn *c, struct store_job *first)
 
 static void run_batch(void *owner, struct store_job *batch)
 {
+	/* [side by side][more than one job]: the lock, and the job savepoint */
+	static const char *const begin[2][2] = {
+		{ PG_BEGIN, PG_BEGIN "; SAVEPOINT " PG_SAVEPOINT },
+		{ PG_BEGIN_SHARED, PG_BEGIN_SHARED "; SAVEPOINT " PG_SAVEPOINT },
+	};
 	struct pg_store *s = owner;
 	struct store_job *j = batch;
 	int retried = 0;
@@ -1629,11 +1634,7 @@ static void run_batch(void *owner, struct store_job *batch)
 			return;
 		}
 		jobq_new_txn();	/* what one transaction read is not the next one's */
-		if (jobq_side_by_side(j))
-			rc = ctl(c, j->next ? PG_BEGIN_SHARED "; SAVEPOINT " PG_SAVEPOINT :
-				 PG_BEGIN_SHARED, NULL);
-		else
-			rc = ctl(c, j->next ? PG_BEGIN "; SAVEPOINT " PG_SAVEPOINT : PG_BEGIN, NULL);
+		rc = ctl(c, begin[jobq_side_by_side(j)][j->next != NULL], NULL);
 		if (rc != STORE_OK) {
 			/* found closed, not silent: the server may well be back */
 			int lost = c->broken && !c->silent;

@@ -442,12 +442,17 @@ static void gate_done(void *arg, int rc)
 	(void)rc;
 }
 
-static void gate_hold(struct store *s, struct gate *g)
+static void gate_hold_flags(struct store *s, struct gate *g, unsigned flags)
 {
 	sem_init(&g->entered, 0, 0);
 	sem_init(&g->go, 0, 0);
-	store_write_async(s, job_gate, g, gate_done);
+	store_write_async_flags(s, job_gate, g, flags, gate_done);
 	sem_wait(&g->entered);
+}
+
+static void gate_hold(struct store *s, struct gate *g)
+{
+	gate_hold_flags(s, g, 0);
 }
 
 /* Holds every writer of f's store, each inside a gate job of its own. */
@@ -1075,18 +1080,25 @@ static void test_batch_transaction_lost(void **state)
 	assert_true(has_key(f->s, "y"));
 }
 
-/* A put whose INSERT is run later (store_run_later); with check set, the
- * job then reads its own key back in the same job. */
-static int job_put_later(struct store_conn *c, void *arg)
+/* The INSERT of a put, run later (store_run_later). */
+static int insert_later(struct store_conn *c, const char *key)
 {
-	struct put *p = arg;
 	struct store_stmt *st = store_prepare(c, "INSERT INTO settings (key, value) VALUES (?, 'v')");
-	int rc;
 
 	if (!st)
 		return STORE_ERROR;
-	store_bind_text(st, 1, p->key, strlen(p->key));
-	rc = store_run_later(st);
+	store_bind_text(st, 1, key, strlen(key));
+	return store_run_later(st);
+}
+
+/* A put whose INSERT is run later; with sql set, the job then reads its own
+ * key back in the same job. */
+static int job_put_later(struct store_conn *c, void *arg)
+{
+	struct put *p = arg;
+	struct store_stmt *st;
+	int rc = insert_later(c, p->key);
+
 	if (rc != STORE_OK)
 		return rc;
 	if (p->sql) {	/* read it back: the later write goes out first */
@@ -1107,16 +1119,11 @@ static int job_many_later(struct store_conn *c, void *arg)
 {
 	(void)arg;
 	for (int i = 0; i < 10; i++) {
-		struct store_stmt *st = store_prepare(c, "INSERT INTO settings (key, value) "
-						     "VALUES (?, 'v')");
 		char key[16];
 		int rc;
 
-		if (!st)
-			return STORE_ERROR;
 		snprintf(key, sizeof key, "o%d", i);
-		store_bind_text(st, 1, key, strlen(key));
-		if ((rc = store_run_later(st)) != STORE_OK)
+		if ((rc = insert_later(c, key)) != STORE_OK)
 			return rc;
 	}
 	return STORE_OK;
@@ -1225,14 +1232,6 @@ static void test_run_later(void **state)
 	if (st)	/* PostgreSQL refuses it at prepare time already */
 		assert_int_not_equal(store_run_later(st), STORE_OK);
 	store_release(rc_conn);
-}
-
-static void gate_hold_flags(struct store *s, struct gate *g, unsigned flags)
-{
-	sem_init(&g->entered, 0, 0);
-	sem_init(&g->go, 0, 0);
-	store_write_async_flags(s, job_gate, g, flags, gate_done);
-	sem_wait(&g->entered);
 }
 
 /*
@@ -2206,13 +2205,17 @@ static void test_pg_server_stops_and_returns(void **state)
  * gives; an update of another column leaves them alone; and the trigger's
  * short way for all-ASCII text gives the same words as ICU's folding.
  */
-static const char *const search_sql[] = {
-	"INSERT INTO organizations (created_at, updated_at, name, kind, city, website) "
-	"VALUES ('t', 't', ?, 'client', ?, ?)",
-	"INSERT INTO people (created_at, updated_at, given_name, family_name, emails) "
-	"VALUES ('t', 't', ?, ?, ?)",
-	"INSERT INTO interactions (created_at, updated_at, kind, direction, occurred_at, subject, body) "
-	"VALUES ('t', 't', 'note', 'internal', 't', ?, ?)",
+/* each text goes into every parameter */
+static const struct {
+	const char *sql;
+	int nparams;
+} search_sql[] = {
+	{ "INSERT INTO organizations (created_at, updated_at, name, kind, city, website) "
+	  "VALUES ('t', 't', ?, 'client', ?, ?)", 3 },
+	{ "INSERT INTO people (created_at, updated_at, given_name, family_name, emails) "
+	  "VALUES ('t', 't', ?, ?, ?)", 3 },
+	{ "INSERT INTO interactions (created_at, updated_at, kind, direction, occurred_at, "
+	  "subject, body) VALUES ('t', 't', 'note', 'internal', 't', ?, ?)", 2 },
 };
 
 /* each indexed column, with a word to write into it */
@@ -2240,9 +2243,9 @@ static int job_search(struct store_conn *c, void *arg)
 
 	for (int i = 0; i < j->n; i++)
 		for (size_t k = 0; k < nitems(search_sql); k++) {
-			if (!(st = store_prepare(c, search_sql[k])))
+			if (!(st = store_prepare(c, search_sql[k].sql)))
 				return STORE_ERROR;
-			for (int p = 1; p <= (k == 2 ? 2 : 3); p++)
+			for (int p = 1; p <= search_sql[k].nparams; p++)
 				store_bind_text(st, p, j->texts[i], strlen(j->texts[i]));
 			rc = store_step(st);
 			store_done(st);
@@ -2270,7 +2273,7 @@ static int64_t search_wrong(struct store *s)
 			"coalesce(body, ''))))");
 }
 
-/* How many interactions the words of text, prepared for a search as the
+/* How many rows of table the words of text, prepared for a search as the
  * store prepares them, find. */
 static int64_t found_by(struct store *s, const char *table, const char *text)
 {
