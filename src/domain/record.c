@@ -496,6 +496,29 @@ static json_t *row_to_json(struct store_stmt *st, const struct entity *ent)
 }
 
 /*
+ * The SQL that reads one record of ent that who may read, into b; how many
+ * parameters bind_get() binds after the id, or -1 if who may read none of
+ * ent.
+ */
+static int get_sql(const struct entity *ent, const struct principal *who, struct buf *b)
+{
+	buf_puts(b, sql_for(ent)->get);
+	return access_read_sql(who, ent, b);
+}
+
+static void bind_get(struct store_stmt *st, int64_t id, const struct principal *who, int n)
+{
+	store_bind_int(st, 1, id);
+	for (int i = 0; i < n; i++)
+		store_bind_int(st, 2 + i, who->user_id);
+}
+
+static void no_such(const struct entity *ent, int64_t id, struct err *e)
+{
+	err_set(e, E_NOT_FOUND, "no %s with id %lld", ent->name, (long long)id);
+}
+
+/*
  * Prepares the read of one record of ent that who may read, its parameters
  * bound. NULL with e set: E_NOT_FOUND when who may read none of ent, else
  * E_UNAVAILABLE.
@@ -508,43 +531,57 @@ static struct store_stmt *prepare_get(struct store_conn *c, const struct entity 
 	int n;
 
 	buf_init(&b, 1 << 16);
-	buf_puts(&b, sql_for(ent)->get);
-	n = access_read_sql(who, ent, &b);
+	n = get_sql(ent, who, &b);
 	st = n < 0 ? NULL : store_prepare(c, b.data);
 	buf_free(&b);
 	if (!st) {
 		if (n < 0)
-			err_set(e, E_NOT_FOUND, "no %s with id %lld", ent->name, (long long)id);
+			no_such(ent, id, e);
 		else
 			err_set(e, E_UNAVAILABLE, NULL);
 		return NULL;
 	}
-	store_bind_int(st, 1, id);
-	for (int i = 0; i < n; i++)
-		store_bind_int(st, 2 + i, who->user_id);
+	bind_get(st, id, who, n);
 	return st;
 }
 
-int record_get_text(struct store_conn *c, const struct entity *ent, int64_t id,
-		    const struct principal *who, struct buf *out, int64_t *version,
-		    struct err *e)
+struct store_stmt *record_get_read(struct store *s, const struct entity *ent, int64_t id,
+				   const struct principal *who, struct err *e)
 {
-	struct store_stmt *st = prepare_get(c, ent, id, who, e);
-	int rc;
+	struct store_stmt *st;
+	struct buf b;
+	int n;
 
-	if (!st)
-		return -1;
-	rc = store_step(st);
-	if (rc == STORE_ROW) {
-		*version = store_col_int(st, 3);
-		row_to_text(st, ent, out);
-	} else if (rc == STORE_DONE) {
-		err_set(e, E_NOT_FOUND, "no %s with id %lld", ent->name, (long long)id);
-	} else {
-		err_set(e, store_err(rc), NULL);
+	buf_init(&b, 1 << 16);
+	n = get_sql(ent, who, &b);
+	st = n < 0 ? NULL : store_read_prepare(s, b.data);
+	buf_free(&b);
+	if (!st) {
+		if (n < 0)
+			no_such(ent, id, e);
+		else
+			err_set(e, E_UNAVAILABLE, NULL);
+		return NULL;
 	}
-	store_done(st);
-	return rc == STORE_ROW ? 0 : -1;
+	bind_get(st, id, who, n);
+	return st;
+}
+
+int record_get_rows(struct store_stmt *rows, int rc, const struct entity *ent, int64_t id,
+		    struct buf *out, int64_t *version, struct err *e)
+{
+	if (rc == STORE_OK)
+		rc = store_step(rows);
+	if (rc == STORE_ROW) {
+		*version = store_col_int(rows, 3);
+		row_to_text(rows, ent, out);
+		return 0;
+	}
+	if (rc == STORE_DONE)
+		no_such(ent, id, e);
+	else
+		err_set(e, store_err(rc), NULL);
+	return -1;
 }
 
 json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id,
@@ -560,7 +597,7 @@ json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id,
 	if (rc == STORE_ROW)
 		o = row_to_json(st, ent);
 	else if (rc == STORE_DONE)
-		err_set(e, E_NOT_FOUND, "no %s with id %lld", ent->name, (long long)id);
+		no_such(ent, id, e);
 	else
 		err_set(e, store_err(rc), NULL);
 	store_done(st);

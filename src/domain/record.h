@@ -47,10 +47,16 @@ int record_update(struct store_conn *c, const struct entity *ent, int64_t id,
 int record_delete(struct store_conn *c, const struct entity *ent, int64_t id,
 		  int64_t version, const struct principal *who, struct err *e);
 
-/* Appends the record as JSON text to out and sets *version; 0, or -1 with e. */
-int record_get_text(struct store_conn *c, const struct entity *ent, int64_t id,
-		    const struct principal *who, struct buf *out, int64_t *version,
-		    struct err *e);
+/*
+ * A read of the record handed over: record_get_read gives the statement
+ * (store_read_prepare, bound), or NULL with E_NOT_FOUND or E_UNAVAILABLE in
+ * e; record_get_rows, given its rows and rc, appends the record as JSON text
+ * to out and sets *version: 0, or -1 with e.
+ */
+struct store_stmt *record_get_read(struct store *s, const struct entity *ent, int64_t id,
+				   const struct principal *who, struct err *e);
+int record_get_rows(struct store_stmt *rows, int rc, const struct entity *ent, int64_t id,
+		    struct buf *out, int64_t *version, struct err *e);
 /* The record, or NULL with E_NOT_FOUND (or E_UNAVAILABLE) in e. */
 json_t *record_get(struct store_conn *c, const struct entity *ent, int64_t id,
 		   const struct principal *who, struct err *e);

@@ -97,6 +97,30 @@ void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job)
 	store_write_async_flags(r->store, write_trampoline, r, flags, write_done);
 }
 
+static void read_done(void *arg, struct store_stmt *rows, int rc)
+{
+	struct request *r = arg;
+
+	r->read_finish(r, rows, rc);
+	if (r->suspended) {
+		r->state = REQ_READY;
+		MHD_resume_connection(r->conn);
+	}
+}
+
+void request_read(struct request *r, struct store_stmt *st,
+		  void (*finish)(struct request *r, struct store_stmt *rows, int rc))
+{
+	r->read_finish = finish;
+	if (store_defers_reads(r->store)) {
+		r->state = REQ_WAITING;
+		r->suspended = 1;
+		/* Suspend before queueing, so that the reader can never resume first. */
+		MHD_suspend_connection(r->conn);
+	}
+	store_read_async(st, read_done, r);
+}
+
 int resp_write_failed(struct request *r, int rc, struct err *e)
 {
 	if (rc == STORE_OK)

@@ -7,6 +7,7 @@
  * A handler either answers at once (resp_*) or hands work to the store
  * writer with request_write(): the connection is suspended, the job runs
  * there, and the connection resumes when the batch holding it is durable.
+ * A read can be handed over too (request_read), to be sent with others.
  */
 #ifndef RAPPORT_REQUEST_H
 #define RAPPORT_REQUEST_H
@@ -25,6 +26,7 @@
 struct MHD_Connection;
 struct store;
 struct store_conn;
+struct store_stmt;
 
 enum req_state { REQ_NEW, REQ_WAITING, REQ_READY };
 
@@ -70,6 +72,9 @@ struct request {
 	void (*job_free)(void *job);
 	int (*job_fn)(struct store_conn *c, void *job);
 	void (*finish)(struct request *r, int rc);
+
+	/* a pending read */
+	void (*read_finish)(struct request *r, struct store_stmt *rows, int rc);
 };
 
 /* A request header's value, or NULL. */
@@ -97,5 +102,14 @@ int resp_write_failed(struct request *r, int rc, struct err *e);
 void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job),
 		   void *job, void (*job_free)(void *job),
 		   void (*finish)(struct request *r, int rc), unsigned flags);
+
+/*
+ * Hands st (from store_read_prepare, its parameters bound) to the store;
+ * finish(r, rows, rc) builds the response from its rows. Where the store
+ * sends reads later (store_defers_reads), the connection is suspended until
+ * then and finish runs on the store's thread; else it runs at once.
+ */
+void request_read(struct request *r, struct store_stmt *st,
+		  void (*finish)(struct request *r, struct store_stmt *rows, int rc));
 
 #endif

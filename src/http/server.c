@@ -3,7 +3,8 @@
  * request: the first call only creates the request context (answering then
  * would make libmicrohttpd close the connection), further calls deliver the
  * body, and the last one dispatches. A write suspends the connection; the
- * store writer resumes it, and the next call queues the answer.
+ * store writer resumes it, and the next call queues the answer. So does a
+ * read handed to a store that sends reads later (request_read).
  *
  * Every answer leaves through queue(), which adds the security headers.
  *

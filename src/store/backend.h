@@ -19,6 +19,7 @@ struct buf;
 struct store_ops {
 	const char *name;	/* store_backend() */
 	int extra_threads;	/* store_extra_threads() */
+	int defers_reads;	/* store_defers_reads() */
 
 	int (*migrate)(struct store *s, const struct migration *list, int *applied,
 		       char *why, size_t whylen);
@@ -41,6 +42,9 @@ struct store_ops {
 	void (*done)(struct store_stmt *st);
 	/* store_run_later; NULL, or *taken left 0: it runs now */
 	int (*run_later)(struct store_stmt *st, int *taken);
+	/* store_read_prepare, store_read_async */
+	struct store_stmt *(*read_prepare)(struct store *s, const char *sql);
+	void (*read_async)(struct store_stmt *st, store_read_fn done, void *arg);
 
 	int64_t (*changes)(struct store_conn *c);
 	const char *(*errmsg)(struct store_conn *c);

@@ -246,6 +246,35 @@ static void sq_done(struct store_stmt *sb)
 	stmt_cache_return(&c->stmts, &st->cache);
 }
 
+static struct store_conn *sq_acquire(struct store *sb);
+static void sq_release(struct store_conn *cb);
+static const char *sq_errmsg(struct store_conn *cb);
+
+/* store_read_prepare: a statement on this thread's reader, which needs no
+ * round trip, so store_read_async runs it at once. */
+static struct store_stmt *sq_read_prepare(struct store *sb, const char *sql)
+{
+	struct store_conn *c = sq_acquire(sb);
+	struct store_stmt *st;
+
+	if (!c)
+		return NULL;
+	if (!(st = sq_prepare(c, sql))) {
+		log_msg(LOG_ERROR, "store: %s", sq_errmsg(c));
+		sq_release(c);
+	}
+	return st;
+}
+
+static void sq_read_async(struct store_stmt *sb, store_read_fn done, void *arg)
+{
+	struct sq_conn *c = ((struct sq_stmt *)sb)->conn;
+
+	done(arg, sb, STORE_OK);
+	sq_done(sb);
+	sq_release(&c->base);
+}
+
 /* Takes back statements a caller forgot to hand back, so that their open
  * read or write does not hold up a commit or a checkpoint. */
 static void conn_reclaim(struct sq_conn *c)
@@ -1231,6 +1260,8 @@ static const struct store_ops sq_ops = {
 	.col_double = sq_col_double,
 	.col_text = sq_col_text,
 	.done = sq_done,
+	.read_prepare = sq_read_prepare,
+	.read_async = sq_read_async,
 	.changes = sq_changes,
 	.errmsg = sq_errmsg,
 	.exec = sq_exec,

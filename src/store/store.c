@@ -156,6 +156,21 @@ int store_run_later(struct store_stmt *st)
 	return rc == STORE_DONE ? STORE_OK : rc;
 }
 
+struct store_stmt *store_read_prepare(struct store *s, const char *sql)
+{
+	return s->ops->read_prepare(s, sql);
+}
+
+void store_read_async(struct store_stmt *st, store_read_fn done, void *arg)
+{
+	st->ops->read_async(st, done, arg);
+}
+
+int store_defers_reads(const struct store *s)
+{
+	return s->ops->defers_reads;
+}
+
 int64_t store_changes(struct store_conn *c)
 {
 	return c->ops->changes(c);

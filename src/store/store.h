@@ -82,6 +82,27 @@ const char *store_col_text(struct store_stmt *st, int col, size_t *len);
 void store_done(struct store_stmt *st);
 
 /*
+ * A read handed over rather than waited for. store_read_prepare() gives a
+ * statement that belongs to no connection the caller holds: bind its
+ * parameters, then give it to store_read_async() (always: that also gives
+ * back what the prepare took). done(arg, rows, rc) is then called once, with
+ * rc STORE_OK and rows to step through as usual, or an error and no rows;
+ * the engine frees rows when done returns (no store_done). The read sees
+ * what a store_acquire() at the time of the call would see. NULL from the
+ * prepare: the store is unreachable, or the SQL is wrong (the engine logs
+ * why).
+ *
+ * Where store_defers_reads() says 1, done runs later on an engine thread,
+ * which sends the reads waiting at the time together in one round trip: the
+ * caller must be ready for done before it calls store_read_async. Where it
+ * says 0, done runs before store_read_async returns, on the caller's thread.
+ */
+typedef void (*store_read_fn)(void *arg, struct store_stmt *rows, int rc);
+struct store_stmt *store_read_prepare(struct store *s, const char *sql);
+void store_read_async(struct store_stmt *st, store_read_fn done, void *arg);
+int store_defers_reads(const struct store *s);
+
+/*
  * Runs st, a write whose rows nobody reads, and gives it back (no store_done
  * after it). In a write job an engine may send it later, with the job's next
  * statement or at its transaction's end, to save a round trip: should it

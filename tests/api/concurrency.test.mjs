@@ -127,3 +127,40 @@ test('a DELETE at once with a POST that refers to the record: 204 and 422, or 40
 	}
 	assert.deepEqual(wrong, [], 'only 204 + 422 invalid_reference or 409 conflict + 201');
 });
+
+test('256 GETs by id from 64 clients at once, of two kinds of record and of ids that do not exist: each gets its own answer', async () => {
+	/* On PostgreSQL reads by id go out together, many to a round trip:
+	 * every answer must still be the one its request asked for. */
+	const orgs = await parallel(16, () => srv.create('organizations', bodies.organization()));
+	const people = await parallel(16, () => srv.create('people', bodies.person()));
+	await srv.patch(`${ORGS}/${orgs[0].id}`, { notes: 'changed' }, { ifMatch: 1 });
+	const asks = Array.from({ length: 256 }, (_, i) => {
+		if (i % 4 === 3) return { collection: 'organizations', id: 900000000 + i, missing: true };
+		const list = i % 2 ? people : orgs;
+		return { collection: i % 2 ? 'people' : 'organizations', id: list[i % list.length].id };
+	});
+	/* 64 clients (the per-address connection limit is above that), each
+	 * taking the next request as soon as its last one is answered */
+	const results = [];
+	let next = 0;
+	await parallel(64, async () => {
+		while (next < asks.length) {
+			const i = next++;
+			results[i] = await srv.get(`${API}/${asks[i].collection}/${asks[i].id}`);
+		}
+	});
+	results.forEach((res, i) => {
+		const ask = asks[i];
+		if (ask.missing) {
+			expectError(res, 404, 'not_found');
+			assert.match(res.json.error.message, new RegExp(`${ask.id}`));
+			return;
+		}
+		assert.equal(res.status, 200, res.text);
+		assert.equal(res.json.id, ask.id);
+		assert.equal(res.headers.get('etag'), `"${res.json.version}"`);
+		if (ask.collection === 'people') assert.ok('family_name' in res.json);
+		else assert.ok('kind' in res.json);
+		if (ask.id === orgs[0].id) assert.equal(res.json.version, 2);
+	});
+});

@@ -1410,6 +1410,175 @@ static void test_close_drains_queue(void **state)
 	assert_int_equal(count(f->s, "SELECT count(*) FROM settings WHERE key LIKE 'q%'"), 100);
 }
 
+/* --- reads handed over (store_read_async) ------------------------------ */
+
+/* What one read was told: its rows' first column as text, and when. */
+struct read {
+	int rc;			/* -1 until done */
+	int nrows;		/* -1: rows came with an error */
+	char value[64];
+	int order;		/* how many reads were done before it */
+	pthread_t thread;	/* where done ran */
+};
+
+static pthread_mutex_t reads_lock = PTHREAD_MUTEX_INITIALIZER;
+static int reads_done;
+
+static void read_got(void *arg, struct store_stmt *rows, int rc)
+{
+	struct read *r = arg;
+	int step;
+
+	r->nrows = 0;
+	if (rc == STORE_OK) {
+		while ((step = store_step(rows)) == STORE_ROW) {
+			const char *v = store_col_text(rows, 0, NULL);
+
+			if (r->nrows++ == 0)
+				snprintf(r->value, sizeof r->value, "%s", v ? v : "(null)");
+		}
+		if (step != STORE_DONE)
+			rc = step;
+	} else if (store_step(rows) == STORE_ROW) {
+		r->nrows = -1;		/* rows with an error: the test says so */
+	}
+	r->thread = pthread_self();
+	pthread_mutex_lock(&reads_lock);
+	r->order = reads_done++;
+	r->rc = rc;
+	pthread_mutex_unlock(&reads_lock);
+	tally_add(rc == STORE_OK);
+}
+
+/* Hands over sql with one text parameter, or none if param is NULL. */
+static void read_send(struct store *s, const char *sql, const char *param, struct read *r)
+{
+	struct store_stmt *st = store_read_prepare(s, sql);
+
+	assert_non_null(st);
+	memset(r, 0, sizeof *r);
+	r->rc = -1;
+	if (param)
+		assert_int_equal(store_bind_text(st, 1, param, strlen(param)), STORE_OK);
+	store_read_async(st, read_got, r);
+}
+
+#define NREADS 40
+
+/*
+ * Many reads handed over at once, with different statements, one that
+ * fails as it runs, one that finds nothing: each gets its own outcome, in
+ * the order they were handed over, and sees the writes committed before.
+ * On PostgreSQL a slow read goes first, so that the rest wait and go out
+ * together in one pipeline, where the failure skips the reads behind it
+ * (they must be sent again, not failed).
+ */
+static void test_read_async(void **state)
+{
+	struct fixture *f = *state;
+	struct read *r = xcalloc(NREADS + 2, sizeof *r), slow;
+	const char *bad_sql = f->engine == POSTGRES ? "SELECT CAST(? AS integer)" : "SELECT json(?)";
+	struct put p;
+	char key[32];
+	int base = 0, n;
+
+	assert_int_equal(store_defers_reads(f->s), f->engine == POSTGRES);
+	for (int i = 0; i < NREADS; i += 2) {
+		snprintf(key, sizeof key, "read%d", i);
+		put_init(&p, key, STORE_OK);
+		assert_int_equal(store_write(f->s, job_put, &p), STORE_OK);
+	}
+	tally_reset();
+	pthread_mutex_lock(&reads_lock);
+	reads_done = 0;
+	pthread_mutex_unlock(&reads_lock);
+	if (f->engine == POSTGRES) {
+		read_send(f->s, "SELECT CAST(pg_sleep(0.3) AS text)", NULL, &slow);
+		base = 1;
+	}
+	for (int i = 0; i < NREADS; i++) {
+		snprintf(key, sizeof key, "read%d", i);
+		if (i == NREADS / 4)
+			read_send(f->s, bad_sql, "not a number {", &r[i]);
+		else if (i % 3 == 0)
+			read_send(f->s, "SELECT key FROM settings WHERE key = ?", key, &r[i]);
+		else
+			read_send(f->s, "SELECT value || ':' || key FROM settings WHERE key = ?", key,
+				  &r[i]);
+		if (f->engine == SQLITE)	/* done ran before the call returned */
+			assert_int_not_equal(r[i].rc, -1);
+	}
+	n = tally_wait(NREADS + base);
+	assert_int_equal(n, NREADS + base);
+	for (int i = 0; i < NREADS; i++) {
+		assert_int_equal(r[i].order, base + i);
+		if (i == NREADS / 4) {
+			assert_int_equal(r[i].rc, STORE_ERROR);
+			assert_int_equal(r[i].nrows, 0);
+			continue;
+		}
+		assert_int_equal(r[i].rc, STORE_OK);
+		snprintf(key, sizeof key, "read%d", i);
+		if (i % 2) {
+			assert_int_equal(r[i].nrows, 0);
+		} else {
+			assert_int_equal(r[i].nrows, 1);
+			if (i % 3 == 0)
+				assert_string_equal(r[i].value, key);
+			else
+				assert_string_equal(r[i].value + 2, key);
+		}
+		assert_true(pthread_equal(r[i].thread, pthread_self()) == (f->engine == SQLITE));
+	}
+	if (f->engine == POSTGRES) {
+		assert_int_equal(slow.rc, STORE_OK);
+		assert_int_equal(slow.order, 0);
+		/* a parameter PostgreSQL cannot take: the bind and the read fail */
+		struct store_stmt *st = store_read_prepare(f->s, "SELECT ?");
+
+		assert_non_null(st);
+		assert_int_equal(store_bind_text(st, 1, "a\0b", 3), STORE_ERROR);
+		store_read_async(st, read_got, &r[NREADS]);
+		assert_int_equal(tally_wait(NREADS + base + 1), NREADS + base + 1);
+		assert_int_equal(r[NREADS].rc, STORE_ERROR);
+		/* SQL the server refuses fails its read alone */
+		read_send(f->s, "SELECT no_such_column FROM settings", NULL, &r[NREADS]);
+		read_send(f->s, "SELECT 'still here'", NULL, &r[NREADS + 1]);
+		assert_int_equal(tally_wait(NREADS + base + 3), NREADS + base + 3);
+		assert_int_equal(r[NREADS].rc, STORE_ERROR);
+		assert_int_equal(r[NREADS + 1].rc, STORE_OK);
+		assert_string_equal(r[NREADS + 1].value, "still here");
+		/* one statement, no transaction control */
+		assert_null(store_read_prepare(f->s, "SELECT 1; SELECT 2"));
+		assert_null(store_read_prepare(f->s, "BEGIN"));
+	}
+	free(r);
+}
+
+/* Closing the store answers every read handed over first. */
+static void test_close_answers_reads(void **state)
+{
+	struct fixture *f = *state;
+	struct read r[10];
+	char why[256];
+
+	tally_reset();
+	pthread_mutex_lock(&reads_lock);
+	reads_done = 0;
+	pthread_mutex_unlock(&reads_lock);
+	read_send(f->s, "SELECT CAST(pg_sleep(0.2) AS text)", NULL, &r[0]);
+	for (int i = 1; i < 10; i++)
+		read_send(f->s, "SELECT 'answered'", NULL, &r[i]);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(tally_done(), 10);
+	for (int i = 1; i < 10; i++) {
+		assert_int_equal(r[i].rc, STORE_OK);
+		assert_string_equal(r[i].value, "answered");
+	}
+	assert_int_equal(store_open(f->url, &f->s, why, sizeof why), 0);
+}
+
 static int job_org(struct store_conn *c, void *arg)
 {
 	(void)arg;
@@ -2086,8 +2255,9 @@ static void test_pg_server_stops_and_returns(void **state)
 	struct store_conn *c;
 	struct timespec t0;
 	struct put before, during, async, after;
+	struct read rd;
 	int applied, halted, resumed, write_rc, async_rc, read_rc, frozen;
-	double acquire_s, write_s, async_s;
+	double acquire_s, write_s, async_s, read_s;
 
 	(void)f;
 	if (pg.dir[0]) {
@@ -2135,6 +2305,12 @@ static void test_pg_server_stops_and_returns(void **state)
 	async_s = seconds_since(&t0);
 	async_rc = async.rc;
 
+	tally_reset();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	read_send(s, "SELECT 'read'", NULL, &rd);
+	tally_wait(1);
+	read_s = seconds_since(&t0);
+
 	snprintf(args, sizeof args, "resume %s", dir);
 	resumed = pg_sh(args, why, sizeof why) == 0;
 	if (!resumed || PQping(server) != PQPING_OK) {
@@ -2154,6 +2330,8 @@ static void test_pg_server_stops_and_returns(void **state)
 	assert_true(write_s < 4);
 	assert_int_equal(async_rc, STORE_UNAVAILABLE);
 	assert_true(async_s < 4);
+	assert_int_equal(rd.rc, STORE_UNAVAILABLE);
+	assert_true(read_s < 4);
 
 	/* the same store, without a restart */
 	assert_true(has_key(s, "before"));
@@ -2161,6 +2339,11 @@ static void test_pg_server_stops_and_returns(void **state)
 	put_init(&after, "after", STORE_OK);
 	assert_int_equal(store_write(s, job_put, &after), STORE_OK);
 	assert_true(has_key(s, "after"));
+	tally_reset();
+	read_send(s, "SELECT 'read'", NULL, &rd);
+	assert_int_equal(tally_wait(1), 1);
+	assert_int_equal(rd.rc, STORE_OK);
+	assert_string_equal(rd.value, "read");
 
 	/* frozen, with idle connections in the pool that look fine */
 	frozen = signal_cluster(dir, SIGSTOP);
@@ -2179,12 +2362,19 @@ static void test_pg_server_stops_and_returns(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	write_rc = store_write(s, job_put, &during);
 	write_s = seconds_since(&t0);
+	tally_reset();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	read_send(s, "SELECT 'read'", NULL, &rd);
+	tally_wait(1);
+	read_s = seconds_since(&t0);
 	signal_cluster(dir, SIGCONT);
 	assert_true(frozen >= 2);
 	assert_true(!c || read_rc == STORE_UNAVAILABLE);
 	assert_true(acquire_s < 7);
 	assert_int_equal(write_rc, STORE_UNAVAILABLE);
 	assert_true(write_s < 7);
+	assert_int_equal(rd.rc, STORE_UNAVAILABLE);
+	assert_true(read_s < 7);
 	assert_false(has_key(s, "frozen"));
 	put_init(&after, "thawed", STORE_OK);
 	assert_int_equal(store_write(s, job_put, &after), STORE_OK);
@@ -2455,6 +2645,8 @@ int main(void)
 		BOTH(test_sync_writers_read_their_writes),
 		PG_2W(test_sync_writers_read_their_writes),
 		BOTH(test_close_drains_queue),
+		BOTH(test_read_async),
+		PG_ONLY(test_close_answers_reads),
 		BOTH(test_sql_fragments),
 		BOTH(test_reset_ids),
 		BOTH(test_lock_serialises),
