@@ -495,24 +495,6 @@ static json_t *row_to_json(struct store_stmt *st, const struct entity *ent)
 	return o;
 }
 
-/*
- * The SQL that reads one record of ent that who may read, into b; how many
- * parameters bind_get() binds after the id, or -1 if who may read none of
- * ent.
- */
-static int get_sql(const struct entity *ent, const struct principal *who, struct buf *b)
-{
-	buf_puts(b, sql_for(ent)->get);
-	return access_read_sql(who, ent, b);
-}
-
-static void bind_get(struct store_stmt *st, int64_t id, const struct principal *who, int n)
-{
-	store_bind_int(st, 1, id);
-	for (int i = 0; i < n; i++)
-		store_bind_int(st, 2 + i, who->user_id);
-}
-
 static void no_such(const struct entity *ent, int64_t id, struct err *e)
 {
 	err_set(e, E_NOT_FOUND, "no %s with id %lld", ent->name, (long long)id);
@@ -520,19 +502,21 @@ static void no_such(const struct entity *ent, int64_t id, struct err *e)
 
 /*
  * Prepares the read of one record of ent that who may read, its parameters
- * bound. NULL with e set: E_NOT_FOUND when who may read none of ent, else
- * E_UNAVAILABLE.
+ * bound: on connection c, or (c NULL) to hand over to store s. NULL with e
+ * set: E_NOT_FOUND when who may read none of ent, else E_UNAVAILABLE.
  */
-static struct store_stmt *prepare_get(struct store_conn *c, const struct entity *ent,
-				      int64_t id, const struct principal *who, struct err *e)
+static struct store_stmt *prepare_get_on(struct store_conn *c, struct store *s,
+					 const struct entity *ent, int64_t id,
+					 const struct principal *who, struct err *e)
 {
 	struct store_stmt *st;
 	struct buf b;
 	int n;
 
 	buf_init(&b, 1 << 16);
-	n = get_sql(ent, who, &b);
-	st = n < 0 ? NULL : store_prepare(c, b.data);
+	buf_puts(&b, sql_for(ent)->get);
+	n = access_read_sql(who, ent, &b);
+	st = n < 0 ? NULL : c ? store_prepare(c, b.data) : store_read_prepare(s, b.data);
 	buf_free(&b);
 	if (!st) {
 		if (n < 0)
@@ -541,30 +525,22 @@ static struct store_stmt *prepare_get(struct store_conn *c, const struct entity 
 			err_set(e, E_UNAVAILABLE, NULL);
 		return NULL;
 	}
-	bind_get(st, id, who, n);
+	store_bind_int(st, 1, id);
+	for (int i = 0; i < n; i++)
+		store_bind_int(st, 2 + i, who->user_id);
 	return st;
+}
+
+static struct store_stmt *prepare_get(struct store_conn *c, const struct entity *ent,
+				      int64_t id, const struct principal *who, struct err *e)
+{
+	return prepare_get_on(c, NULL, ent, id, who, e);
 }
 
 struct store_stmt *record_get_read(struct store *s, const struct entity *ent, int64_t id,
 				   const struct principal *who, struct err *e)
 {
-	struct store_stmt *st;
-	struct buf b;
-	int n;
-
-	buf_init(&b, 1 << 16);
-	n = get_sql(ent, who, &b);
-	st = n < 0 ? NULL : store_read_prepare(s, b.data);
-	buf_free(&b);
-	if (!st) {
-		if (n < 0)
-			no_such(ent, id, e);
-		else
-			err_set(e, E_UNAVAILABLE, NULL);
-		return NULL;
-	}
-	bind_get(st, id, who, n);
-	return st;
+	return prepare_get_on(NULL, s, ent, id, who, e);
 }
 
 int record_get_rows(struct store_stmt *rows, int rc, const struct entity *ent, int64_t id,

@@ -66,6 +66,25 @@ void resp_header(struct request *r, const char *name, const char *value)
 	r->nhdr++;
 }
 
+/* Suspends r's connection until resume(r), which the store's thread calls. */
+static void suspend(struct request *r)
+{
+	r->state = REQ_WAITING;
+	r->suspended = 1;
+	atomic_fetch_add(r->suspended_count, 1);
+	MHD_suspend_connection(r->conn);
+}
+
+static void resume(struct request *r)
+{
+	atomic_int *count = r->suspended_count;
+
+	r->state = REQ_READY;
+	MHD_resume_connection(r->conn);
+	/* r may be gone from here on */
+	atomic_fetch_sub(count, 1);
+}
+
 static int write_trampoline(struct store_conn *c, void *arg)
 {
 	struct request *r = arg;
@@ -78,8 +97,7 @@ static void write_done(void *arg, int rc)
 	struct request *r = arg;
 
 	r->finish(r, rc);
-	r->state = REQ_READY;
-	MHD_resume_connection(r->conn);
+	resume(r);
 }
 
 void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job),
@@ -90,10 +108,8 @@ void request_write(struct request *r, int (*fn)(struct store_conn *c, void *job)
 	r->job_free = job_free;
 	r->job_fn = fn;
 	r->finish = finish;
-	r->state = REQ_WAITING;
-	r->suspended = 1;
 	/* Suspend before queueing, so that the writer can never resume first. */
-	MHD_suspend_connection(r->conn);
+	suspend(r);
 	store_write_async_flags(r->store, write_trampoline, r, flags, write_done);
 }
 
@@ -102,22 +118,17 @@ static void read_done(void *arg, struct store_stmt *rows, int rc)
 	struct request *r = arg;
 
 	r->read_finish(r, rows, rc);
-	if (r->suspended) {
-		r->state = REQ_READY;
-		MHD_resume_connection(r->conn);
-	}
+	if (r->suspended)
+		resume(r);
 }
 
 void request_read(struct request *r, struct store_stmt *st,
 		  void (*finish)(struct request *r, struct store_stmt *rows, int rc))
 {
 	r->read_finish = finish;
-	if (store_defers_reads(r->store)) {
-		r->state = REQ_WAITING;
-		r->suspended = 1;
-		/* Suspend before queueing, so that the reader can never resume first. */
-		MHD_suspend_connection(r->conn);
-	}
+	/* Suspend before queueing, so that the reader can never resume first. */
+	if (store_defers_reads(r->store))
+		suspend(r);
 	store_read_async(st, read_done, r);
 }
 

@@ -12,6 +12,7 @@
 #ifndef RAPPORT_REQUEST_H
 #define RAPPORT_REQUEST_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,7 @@ struct request {
 	int64_t start_us;
 	enum req_state state;		/* REQ_READY is set by the writer thread */
 	int suspended;			/* went to the writer; only this thread's */
+	atomic_int *suspended_count;	/* the server's count of suspended requests */
 
 	/* body */
 	struct buf body;

@@ -57,6 +57,7 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	struct store *store;
 	atomic_int inflight;
+	atomic_int suspended;	/* requests waiting on the store (request.h) */
 	atomic_int stopping;	/* new requests are turned away */
 	int tls;
 	int64_t request_us;	/* to receive one request */
@@ -282,6 +283,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 		r = xcalloc(1, sizeof *r);
 		r->conn = conn;
 		r->store = srv->store;
+		r->suspended_count = &srv->suspended;
 		r->method = method;
 		r->path = xstrndup(url, strnlen(url, LIMIT_URL_BYTES + 1));
 		r->start_us = time_mono_us();
@@ -582,6 +584,14 @@ void http_stop(struct http_server *srv)
 	 */
 	atomic_store(&srv->stopping, 1);
 	for (int i = 0; i < 1000 && atomic_load(&srv->inflight) > 0; i++)
+		usleep(10000);
+	/*
+	 * A request suspended on the store must be resumed before the daemon
+	 * stops: the store's thread would touch it after. The store bounds
+	 * every wait (statement_timeout, the probe of a silent server), so
+	 * this ends; slow clients, the other requests in flight, do not count.
+	 */
+	while (atomic_load(&srv->suspended) > 0)
 		usleep(10000);
 	MHD_stop_daemon(srv->daemon);
 	/* After the daemon: it closed every connection, so the list is empty. */

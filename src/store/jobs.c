@@ -159,9 +159,23 @@ static void *writer_main(void *p)
 	return NULL;
 }
 
-int jobq_start(struct jobq *q, int n, char *why, size_t whylen)
+int store_thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *name)
 {
 	sigset_t all, old;
+	int rc;
+
+	/* Signals belong to the main thread, not to the store's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		pthread_setname_np(*t, name);
+	return rc;
+}
+
+int jobq_start(struct jobq *q, int n, char *why, size_t whylen)
+{
 	int rc = 0;
 
 	if (n < 1 || n > JOBQ_THREADS_MAX) {
@@ -172,17 +186,12 @@ int jobq_start(struct jobq *q, int n, char *why, size_t whylen)
 	pthread_mutex_lock(&q->lock);
 	q->nwriters = n;
 	pthread_mutex_unlock(&q->lock);
-	/* Signals belong to the main thread, not to the writers. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	while (q->nthreads < n) {
-		rc = pthread_create(&q->threads[q->nthreads], NULL, writer_main, q);
+		rc = store_thread_start(&q->threads[q->nthreads], writer_main, q, "store-writer");
 		if (rc != 0)
 			break;
-		pthread_setname_np(q->threads[q->nthreads], "store-writer");
 		q->nthreads++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		snprintf(why, whylen, "cannot start a writer thread: %s", strerror(rc));
 		return -1;

@@ -62,6 +62,9 @@ void jobq_new_txn(void);
 
 void jobq_init(struct jobq *q, size_t batch_max, void (*run)(void *owner, struct store_job *batch),
 	       void *owner);
+/* Starts a thread of the store, named name, with signals blocked in it;
+ * pthread_create's result. */
+int store_thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *name);
 /* Starts n writer threads (signals blocked in them); 0, or -1 with why. */
 int jobq_start(struct jobq *q, int n, char *why, size_t whylen);
 /* 1 on one of q's writer threads (inside a job or its done callback). */

@@ -126,6 +126,7 @@
  * each writer mostly waits for its round trips. */
 #define PG_WRITERS_DEFAULT	2
 #define PG_WRITERS_MAX		JOBQ_THREADS_MAX
+#define PG_READERS_MAX		2		/* PG_READERS, below */
 #define PG_ACQUIRE_WAIT_MS	5000		/* for a free connection; then 503 */
 #define PG_PROBE_MS		3000		/* silence before await_result() checks the server */
 #define PG_PROBE_CONNECT_S	"2"		/* and how long the check may take */
@@ -185,6 +186,7 @@ struct pg_stmt {
 	struct pg_stmt *read_next;	/* in the queue of reads */
 	struct pg_stmt *read_prep;	/* the statement on the reader's connection */
 	int read_retry;			/* a failure before it in its pipeline skipped it */
+	int64_t read_queued_us;		/* when it was handed over */
 };
 
 struct pg_conn {
@@ -199,6 +201,7 @@ struct pg_conn {
 	int depth;			/* nested store_acquire on its thread */
 	int in_job;			/* a write job runs on it */
 	int broken;			/* lost: closed when given back */
+	int prepare_rc;			/* what the last pg_prepare that failed met */
 	/* Savepoint control a writer still owes the server, and writes a job
 	 * ran later (store_run_later): sent in the same round trip as the next
 	 * command (pipeline mode), or before it. */
@@ -234,14 +237,15 @@ struct pg_store {
 
 	struct jobq jobs;		/* the writer threads */
 
-	/* Reads handed over (store_read_async) and the thread that runs them. */
+	/* Reads handed over (store_read_async) and the threads that run them. */
 	pthread_mutex_t read_lock;	/* the five below */
-	pthread_cond_t read_work;
+	pthread_cond_t read_work;	/* CLOCK_MONOTONIC */
 	struct pg_stmt *read_head, *read_tail;
-	int read_idle;			/* the reader waits for work */
+	int read_idle;			/* readers waiting without a deadline */
+	int read_busy;			/* readers running a batch */
 	int read_stopping;
-	int have_reader;
-	pthread_t reader;
+	pthread_t readers[PG_READERS_MAX];
+	int nreaders;
 };
 
 static const struct store_ops pg_ops;
@@ -917,6 +921,26 @@ static void stmt_reset(struct pg_stmt *st)
 	st->nrows = 0;
 }
 
+/* Room for the n parameters of st. */
+static void params_alloc(struct pg_stmt *st, int n)
+{
+	st->nparams = n;
+	if (n) {
+		st->vals = xcalloc((size_t)n, sizeof *st->vals);
+		st->bufs = xcalloc((size_t)n, sizeof *st->bufs);
+		st->caps = xcalloc((size_t)n, sizeof *st->caps);
+	}
+}
+
+static void params_free(struct pg_stmt *st)
+{
+	for (int i = 0; i < st->nparams; i++)
+		free(st->bufs[i]);
+	free(st->vals);
+	free(st->bufs);
+	free(st->caps);
+}
+
 /* Frees st; its server-side statement is deallocated later, in a batch. */
 static void stmt_free(struct pg_stmt *st, int deallocate)
 {
@@ -928,11 +952,7 @@ static void stmt_free(struct pg_stmt *st, int deallocate)
 		c->nstale++;
 	}
 	stmt_reset(st);
-	for (int i = 0; i < st->nparams; i++)
-		free(st->bufs[i]);
-	free(st->vals);
-	free(st->bufs);
-	free(st->caps);
+	params_free(st);
 	free(sql);
 	free(st);
 }
@@ -983,6 +1003,7 @@ static struct store_stmt *pg_prepare(struct store_conn *cb, const char *sql)
 
 	if ((cs = stmt_cache_lend(&c->stmts, sql, &h, &len, &cache)))
 		return &stmt_of(struct pg_stmt, cache, cs)->base;
+	c->prepare_rc = STORE_ERROR;
 	buf_init(&text, PG_SQL_MAX);
 	scan_sql(sql, &text, &sc);
 	if (sc.nstatements == 0) {
@@ -1013,19 +1034,14 @@ static struct store_stmt *pg_prepare(struct store_conn *cb, const char *sql)
 	snprintf(st->name, sizeof st->name, "r%llu", (unsigned long long)++c->names);
 	res = pipe_run(c, st, text.data, sc.nparams);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		op_fail(c, res);
+		c->prepare_rc = op_fail(c, res);
 		PQclear(res);
 		free(st);
 		goto fail;
 	}
 	PQclear(res);
 	buf_free(&text);
-	st->nparams = sc.nparams;
-	if (st->nparams) {
-		st->vals = xcalloc((size_t)st->nparams, sizeof *st->vals);
-		st->bufs = xcalloc((size_t)st->nparams, sizeof *st->bufs);
-		st->caps = xcalloc((size_t)st->nparams, sizeof *st->caps);
-	}
+	params_alloc(st, sc.nparams);
 	stmt_cache_keep(&c->stmts, &st->cache, sql, len, h, cache);
 	return &st->base;
 fail:
@@ -1053,7 +1069,7 @@ static int pg_run_later(struct store_stmt *sb, int *taken)
 	struct pg_pending *p;
 
 	*taken = 0;
-	if (!c->in_job || st->ran)
+	if (!c || !c->in_job || st->ran)
 		return STORE_OK;
 	*taken = 1;
 	if (c->npending + 1 > PG_PENDING_MAX && pending_flush(c) != STORE_OK) {
@@ -1182,6 +1198,8 @@ static int pg_step(struct store_stmt *sb)
 	struct pg_stmt *st = (struct pg_stmt *)sb;
 	struct pg_conn *c = st->conn;
 
+	if (!st->ran && !c)
+		return STORE_ERROR;	/* a read handed over runs by store_read_async */
 	if (!st->ran) {
 		ExecStatusType status;
 
@@ -1729,24 +1747,35 @@ static int pg_write(struct store *sb, store_job_fn fn, void *arg)
 /* --- reads handed over ----------------------------------------------- */
 
 /*
- * store_read_async. A read is queued; one reader thread takes every read
+ * store_read_async. A read is queued; a reader thread takes every read
  * waiting (at most PG_READ_BATCH_MAX), sends them in one pipeline over a
  * pooled connection, with one sync, and hands each its rows. While one
  * batch is out, the next gathers: the more requests arrive at once, the
  * fewer round trips, wake-ups and system calls each costs, for the server
  * and for us (one round trip per read was the ceiling of GET by id).
  *
+ * One reader does the work while its batches come back quickly. The other
+ * readers (PG_READERS in all) stand by: one takes the queue only when no
+ * batch is out, or when the oldest read has waited PG_READ_STALL_US, so a
+ * batch held up by a slow read (a lock, a server under strain) holds up no
+ * read queued after it, until every reader is held up.
+ *
  * The statements of a batch are prepared on the connection first (a round
  * trip the first time a text is seen there, then cached like any other)
  * and stay lent until the batch is over, so that none is evicted while its
- * queries are out. Until the sync, a pipeline is one implicit transaction,
- * read only like every pooled session: a read that fails (a statement
- * timeout) makes the server skip the ones after it, which go out again in
- * the next round, so each read fails only for itself. A lost connection
- * fails the reads it held with STORE_UNAVAILABLE; the next batch takes
- * another one, as store_acquire would.
+ * queries are out; a text that fails to prepare fails the batch's reads of
+ * it without being tried again. Until the sync, a pipeline is one implicit
+ * transaction, read only like every pooled session: after a read fails,
+ * the server skips the ones behind it. When it failed quickly for a reason
+ * of its own (bad input), they go out again in another round; when it
+ * failed by waiting (a lock or statement timeout, STORE_BUSY) or with the
+ * connection (STORE_UNAVAILABLE), they fail with it, so that a batch waits
+ * for at most one timeout. The next batch takes a connection again, as
+ * store_acquire would.
  */
 #define PG_READ_BATCH_MAX	64
+#define PG_READERS		PG_READERS_MAX
+#define PG_READ_STALL_US	50000
 
 _Static_assert(PG_READ_BATCH_MAX < LIMIT_STMT_CACHE,
 	       "a batch's statements, all lent at once, must fit in the cache");
@@ -1767,12 +1796,7 @@ static struct store_stmt *pg_read_prepare(struct store *sb, const char *sql)
 	st->row = -1;
 	st->read_sql = xstrdup(sql);
 	st->read_store = (struct pg_store *)sb;
-	st->nparams = sc.nparams;
-	if (st->nparams) {
-		st->vals = xcalloc((size_t)st->nparams, sizeof *st->vals);
-		st->bufs = xcalloc((size_t)st->nparams, sizeof *st->bufs);
-		st->caps = xcalloc((size_t)st->nparams, sizeof *st->caps);
-	}
+	params_alloc(st, sc.nparams);
 	return &st->base;
 }
 
@@ -1786,11 +1810,7 @@ static void read_finish(struct pg_stmt *st, int rc)
 	st->ran = 1;
 	st->row = -1;
 	st->read_done(st->read_arg, &st->base, st->res ? STORE_OK : st->failed);
-	for (int i = 0; i < st->nparams; i++)
-		free(st->bufs[i]);
-	free(st->vals);
-	free(st->bufs);
-	free(st->caps);
+	params_free(st);
 	free(st->read_sql);
 	PQclear(st->res);
 	free(st);
@@ -1801,6 +1821,7 @@ struct read_results {
 	struct pg_conn *c;
 	struct pg_stmt **sent;
 	int nsent;
+	int gave_up;		/* STORE_BUSY or STORE_UNAVAILABLE, if a read failed so */
 };
 
 static void take_read(void *arg, int q, PGresult *res)
@@ -1829,9 +1850,10 @@ static void take_read(void *arg, int q, PGresult *res)
 		if (!st->ran) {
 			st->failed = conn_fail(t->c, res);
 			st->ran = 1;
-			log_msg(st->failed == STORE_UNAVAILABLE || st->failed == STORE_BUSY ?
-					LOG_WARN : LOG_ERROR,
-				"store: a read failed: %s", t->c->err);
+			if (st->failed == STORE_BUSY || st->failed == STORE_UNAVAILABLE)
+				t->gave_up = st->failed;
+			log_msg(t->gave_up ? LOG_WARN : LOG_ERROR, "store: a read failed: %s",
+				t->c->err);
 		}
 		break;
 	}
@@ -1839,12 +1861,13 @@ static void take_read(void *arg, int q, PGresult *res)
 }
 
 /* Sends the reads of the batch not yet answered in one pipeline and takes
- * their results; how many were skipped (to go again), 0 if c was lost. */
+ * their results; how many the server skipped that are to go again (0 if c
+ * was lost). */
 static int read_round(struct pg_conn *c, struct pg_stmt **reads, int n)
 {
 	struct pg_stmt *sent[PG_READ_BATCH_MAX];
 	struct read_results t = { .c = c, .sent = sent };
-	int nsent = 0, ok = 1, nq, again = 0;
+	int ok = 1, nq, again = 0;
 
 	if (!PQenterPipelineMode(c->pg)) {
 		set_err(c, "cannot enter pipeline mode");
@@ -1854,25 +1877,61 @@ static int read_round(struct pg_conn *c, struct pg_stmt **reads, int n)
 	for (int i = 0; i < n && ok; i++) {
 		struct pg_stmt *st = reads[i];
 
-		if (st->ran || !st->read_prep)
+		if (st->ran)
 			continue;
 		ok = PQsendQueryPrepared(c->pg, st->read_prep->name, st->nparams, st->vals, NULL,
 					 NULL, 0);
 		if (ok)
-			sent[nsent++] = st;
+			sent[t.nsent++] = st;
 	}
-	t.nsent = nsent;
 	if (!(ok && PQpipelineSync(c->pg) && pipeline_collect(c, take_read, &t, &nq) > 0)) {
 		first_line(c->err, sizeof c->err, PQerrorMessage(c->pg));
 		c->broken = 1;
 	}
 	if (!PQexitPipelineMode(c->pg))
 		c->broken = 1;
-	for (int i = 0; i < nsent; i++) {
-		again += sent[i]->read_retry && !sent[i]->ran;
-		sent[i]->read_retry = 0;
+	for (int i = 0; i < t.nsent; i++) {
+		struct pg_stmt *st = sent[i];
+
+		if (st->read_retry && !st->ran && t.gave_up) {
+			st->ran = 1;
+			st->failed = t.gave_up;
+		}
+		again += st->read_retry && !st->ran;
+		st->read_retry = 0;
 	}
 	return c->broken ? 0 : again;
+}
+
+/* Prepares the texts of the batch on c, each once; a read whose text
+ * fails gets the failure. */
+static void read_prepare_all(struct pg_conn *c, struct pg_stmt **reads, int n,
+			     struct pg_stmt **uses, int *nuses)
+{
+	const char *use_sql[PG_READ_BATCH_MAX];
+	int use_rc[PG_READ_BATCH_MAX];
+
+	*nuses = 0;
+	for (int i = 0, k; i < n && !c->broken; i++) {
+		struct pg_stmt *st = reads[i];
+
+		for (k = 0; k < *nuses && strcmp(use_sql[k], st->read_sql) != 0; k++)
+			;
+		if (k == *nuses) {
+			uses[k] = (struct pg_stmt *)pg_prepare(&c->base, st->read_sql);
+			use_sql[k] = st->read_sql;
+			use_rc[k] = uses[k] ? STORE_OK : c->prepare_rc;
+			if (!uses[k])
+				log_msg(use_rc[k] == STORE_ERROR ? LOG_ERROR : LOG_WARN,
+					"store: a read failed: %s", c->err);
+			(*nuses)++;
+		}
+		st->read_prep = uses[k];
+		if (!uses[k]) {
+			st->ran = 1;
+			st->failed = use_rc[k];
+		}
+	}
 }
 
 /* Runs a batch of n reads (a list through read_next) and hands each its
@@ -1880,41 +1939,36 @@ static int read_round(struct pg_conn *c, struct pg_stmt **reads, int n)
 static void run_reads(struct pg_store *s, struct pg_stmt *batch, int n)
 {
 	struct pg_stmt *reads[PG_READ_BATCH_MAX], *uses[PG_READ_BATCH_MAX];
-	const char *use_sql[PG_READ_BATCH_MAX];
 	struct pg_conn *c = pool_take(s);
 	int nuses = 0, i = 0;
 
 	for (struct pg_stmt *st = batch; st; st = st->read_next)
 		reads[i++] = st;
-	for (i = 0; c && i < n && !c->broken; i++) {
-		struct pg_stmt *st = reads[i];
-		int k;
-
-		for (k = 0; k < nuses && strcmp(use_sql[k], st->read_sql) != 0; k++)
+	if (c) {
+		read_prepare_all(c, reads, n, uses, &nuses);
+		/* Each round answers at least the first read it sends, or loses c. */
+		while (!c->broken && read_round(c, reads, n) > 0)
 			;
-		if (k == nuses) {
-			struct store_stmt *p = pg_prepare(&c->base, st->read_sql);
-
-			if (!p) {
-				st->failed = c->broken || c->silent ? STORE_UNAVAILABLE : STORE_ERROR;
-				st->ran = 1;
-				log_msg(LOG_ERROR, "store: a read failed: %s", c->err);
-				continue;
-			}
-			uses[nuses] = (struct pg_stmt *)p;
-			use_sql[nuses++] = st->read_sql;
-		}
-		st->read_prep = uses[k];
-	}
-	/* Each round answers at least the first read it sends, or loses c. */
-	while (c && !c->broken && read_round(c, reads, n) > 0)
-		;
-	for (i = 0; i < nuses; i++)
-		pg_done(&uses[i]->base);
-	if (c)
+		for (i = 0; i < nuses; i++)
+			if (uses[i])
+				pg_done(&uses[i]->base);
 		pool_give(s, c);
+	}
 	for (i = 0; i < n; i++)
 		read_finish(reads[i], reads[i]->ran ? reads[i]->failed : STORE_UNAVAILABLE);
+}
+
+/* 1 if a reader may take the queue now; else *until is when to look again
+ * (0: when woken). Under read_lock. */
+static int reads_to_take(const struct pg_store *s, int64_t *until)
+{
+	*until = 0;
+	if (!s->read_head)
+		return 0;
+	if (!s->read_busy || s->read_stopping)
+		return 1;
+	*until = s->read_head->read_queued_us + PG_READ_STALL_US;
+	return time_mono_us() >= *until;
 }
 
 static void *reader_main(void *arg)
@@ -1924,12 +1978,20 @@ static void *reader_main(void *arg)
 	pthread_mutex_lock(&s->read_lock);
 	for (;;) {
 		struct pg_stmt *batch, *last;
+		int64_t until;
 		int n = 1;
 
-		while (!s->read_head && !s->read_stopping) {
-			s->read_idle = 1;
-			pthread_cond_wait(&s->read_work, &s->read_lock);
-			s->read_idle = 0;
+		while (!reads_to_take(s, &until) && !(s->read_stopping && !s->read_head)) {
+			if (until) {
+				struct timespec ts = { .tv_sec = until / 1000000,
+						       .tv_nsec = (until % 1000000) * 1000 };
+
+				pthread_cond_timedwait(&s->read_work, &s->read_lock, &ts);
+			} else {
+				s->read_idle++;
+				pthread_cond_wait(&s->read_work, &s->read_lock);
+				s->read_idle--;
+			}
 		}
 		if (!(batch = s->read_head))
 			break;	/* stopping, and every read is answered */
@@ -1938,9 +2000,11 @@ static void *reader_main(void *arg)
 		if (!(s->read_head = last->read_next))
 			s->read_tail = NULL;
 		last->read_next = NULL;
+		s->read_busy++;
 		pthread_mutex_unlock(&s->read_lock);
 		run_reads(s, batch, n);
 		pthread_mutex_lock(&s->read_lock);
+		s->read_busy--;
 	}
 	pthread_mutex_unlock(&s->read_lock);
 	return NULL;
@@ -1958,51 +2022,52 @@ static void pg_read_async(struct store_stmt *sb, store_read_fn done, void *arg)
 		return;
 	}
 	s = st->read_store;
+	st->read_queued_us = time_mono_us();
 	pthread_mutex_lock(&s->read_lock);
 	if (s->read_stopping) {
 		pthread_mutex_unlock(&s->read_lock);
 		read_finish(st, STORE_UNAVAILABLE);
 		return;
 	}
+	/* A reader waiting without a deadline looks at a queue that was empty;
+	 * one with a deadline looks again then; a busy one, when it is done. */
+	if (!s->read_head && s->read_idle)
+		pthread_cond_signal(&s->read_work);
 	if (s->read_tail)
 		s->read_tail->read_next = st;
 	else
 		s->read_head = st;
 	s->read_tail = st;
-	if (s->read_idle)
-		pthread_cond_signal(&s->read_work);
 	pthread_mutex_unlock(&s->read_lock);
 }
 
-/* Starts the reader thread (signals blocked in it); 0, or -1 with why. */
+/* Starts the reader threads; 0, or -1 with why. */
 static int reader_start(struct pg_store *s, char *why, size_t whylen)
 {
-	sigset_t all, old;
-	int rc;
+	int rc = 0;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&s->reader, NULL, reader_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	while (s->nreaders < PG_READERS) {
+		rc = store_thread_start(&s->readers[s->nreaders], reader_main, s, "store-reader");
+		if (rc != 0)
+			break;
+		s->nreaders++;
+	}
 	if (rc != 0) {
-		snprintf(why, whylen, "cannot start the reader thread: %s", strerror(rc));
+		snprintf(why, whylen, "cannot start a reader thread: %s", strerror(rc));
 		return -1;
 	}
-	pthread_setname_np(s->reader, "store-reader");
-	s->have_reader = 1;
 	return 0;
 }
 
-/* Answers every read queued, then stops the reader. */
+/* Answers every read queued, then stops the readers. */
 static void reader_stop(struct pg_store *s)
 {
 	pthread_mutex_lock(&s->read_lock);
 	s->read_stopping = 1;
-	pthread_cond_signal(&s->read_work);
+	pthread_cond_broadcast(&s->read_work);
 	pthread_mutex_unlock(&s->read_lock);
-	if (s->have_reader)
-		pthread_join(s->reader, NULL);
-	s->have_reader = 0;
+	while (s->nreaders > 0)
+		pthread_join(s->readers[--s->nreaders], NULL);
 }
 
 static void pg_write_async(struct store *sb, store_job_fn fn, void *arg, unsigned flags,
@@ -2141,10 +2206,10 @@ int postgres_store_open(const char *url, struct store **out, char *why, size_t w
 	jobq_init(&s->jobs, PG_BATCH_MAX, run_batch, s);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_mutex_init(&s->read_lock, NULL);
-	pthread_cond_init(&s->read_work, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->pool_free, &ca);
+	pthread_cond_init(&s->read_work, &ca);
 	pthread_condattr_destroy(&ca);
 	if (parse_url(url, s, why, whylen))
 		goto fail;

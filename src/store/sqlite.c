@@ -75,6 +75,7 @@ struct sq_stmt {
 	struct cached_stmt cache;
 	sqlite3_stmt *st;
 	struct sq_conn *conn;
+	int bind_failed;	/* since the last reset: a read handed over fails */
 };
 
 struct sq_conn {
@@ -192,6 +193,7 @@ static void stmt_reset(struct cached_stmt *cs)
 
 	sqlite3_reset(st->st);
 	sqlite3_clear_bindings(st->st);
+	st->bind_failed = 0;
 }
 
 static struct store_stmt *sq_prepare(struct store_conn *cb, const char *sql)
@@ -268,9 +270,12 @@ static struct store_stmt *sq_read_prepare(struct store *sb, const char *sql)
 
 static void sq_read_async(struct store_stmt *sb, store_read_fn done, void *arg)
 {
-	struct sq_conn *c = ((struct sq_stmt *)sb)->conn;
+	struct sq_stmt *st = (struct sq_stmt *)sb;
+	struct sq_conn *c = st->conn;
 
-	done(arg, sb, STORE_OK);
+	if (st->bind_failed)
+		log_msg(LOG_ERROR, "store: a read handed over: %s", sq_errmsg(&c->base));
+	done(arg, sb, st->bind_failed ? STORE_ERROR : STORE_OK);
 	sq_done(sb);
 	sq_release(&c->base);
 }
@@ -286,6 +291,7 @@ static int bind_rc(struct sq_stmt *st, int rc)
 {
 	if (rc == SQLITE_OK)
 		return STORE_OK;
+	st->bind_failed = 1;
 	st->conn->own_err = 0;
 	return sq_map(rc);
 }
@@ -310,6 +316,7 @@ static int sq_bind_text(struct store_stmt *sb, int idx, const char *s, size_t le
 
 	if (len > (size_t)INT32_MAX) {
 		sq_set_err(st->conn, "text parameter too long");
+		st->bind_failed = 1;
 		return STORE_ERROR;
 	}
 	/* A NULL pointer would bind SQL NULL; the caller asked for text. */

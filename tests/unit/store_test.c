@@ -436,7 +436,7 @@ static int job_gate(struct store_conn *c, void *arg)
 	return STORE_OK;
 }
 
-static void gate_done(void *arg, int rc)
+static void ignore_done(void *arg, int rc)
 {
 	(void)arg;
 	(void)rc;
@@ -446,7 +446,7 @@ static void gate_hold_flags(struct store *s, struct gate *g, unsigned flags)
 {
 	sem_init(&g->entered, 0, 0);
 	sem_init(&g->go, 0, 0);
-	store_write_async_flags(s, job_gate, g, flags, gate_done);
+	store_write_async_flags(s, job_gate, g, flags, ignore_done);
 	sem_wait(&g->entered);
 }
 
@@ -1030,7 +1030,7 @@ static void test_batch_isolation(void **state)
 	store_write_async(f->s, job_put, &d, put_done);
 	sem_init(&g1.entered, 0, 0);
 	sem_init(&g1.go, 0, 0);
-	store_write_async(f->s, job_gate, &g1, gate_done);
+	store_write_async(f->s, job_gate, &g1, ignore_done);
 	sem_post(&g0[0].go);
 
 	/* Everything above ran in one transaction that g1 now holds open:
@@ -1160,7 +1160,7 @@ static void test_run_later(void **state)
 	store_write_async(f->s, job_put_later, &c, put_done);
 	sem_init(&g1.entered, 0, 0);
 	sem_init(&g1.go, 0, 0);
-	store_write_async(f->s, job_gate, &g1, gate_done);
+	store_write_async(f->s, job_gate, &g1, ignore_done);
 	sem_post(&g0[0].go);
 	sem_wait(&g1.entered);
 	assert_int_equal(tally_done(), 0);
@@ -1412,17 +1412,23 @@ static void test_close_drains_queue(void **state)
 
 /* --- reads handed over (store_read_async) ------------------------------ */
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* What one read was told: its rows' first column as text, and when. */
 struct read {
 	int rc;			/* -1 until done */
 	int nrows;		/* -1: rows came with an error */
 	char value[64];
-	int order;		/* how many reads were done before it */
 	pthread_t thread;	/* where done ran */
 };
 
 static pthread_mutex_t reads_lock = PTHREAD_MUTEX_INITIALIZER;
-static int reads_done;
 
 static void read_got(void *arg, struct store_stmt *rows, int rc)
 {
@@ -1444,7 +1450,6 @@ static void read_got(void *arg, struct store_stmt *rows, int rc)
 	}
 	r->thread = pthread_self();
 	pthread_mutex_lock(&reads_lock);
-	r->order = reads_done++;
 	r->rc = rc;
 	pthread_mutex_unlock(&reads_lock);
 	tally_add(rc == STORE_OK);
@@ -1467,11 +1472,11 @@ static void read_send(struct store *s, const char *sql, const char *param, struc
 
 /*
  * Many reads handed over at once, with different statements, one that
- * fails as it runs, one that finds nothing: each gets its own outcome, in
- * the order they were handed over, and sees the writes committed before.
- * On PostgreSQL a slow read goes first, so that the rest wait and go out
- * together in one pipeline, where the failure skips the reads behind it
- * (they must be sent again, not failed).
+ * fails as it runs, one that finds nothing: each gets its own outcome and
+ * sees the writes committed before. On PostgreSQL a slow read goes first,
+ * so that the rest wait and go out together in one pipeline (taken by the
+ * second reader once they have waited a while), where the failure skips
+ * the reads behind it: they must be sent again, not failed.
  */
 static void test_read_async(void **state)
 {
@@ -1489,9 +1494,6 @@ static void test_read_async(void **state)
 		assert_int_equal(store_write(f->s, job_put, &p), STORE_OK);
 	}
 	tally_reset();
-	pthread_mutex_lock(&reads_lock);
-	reads_done = 0;
-	pthread_mutex_unlock(&reads_lock);
 	if (f->engine == POSTGRES) {
 		read_send(f->s, "SELECT CAST(pg_sleep(0.3) AS text)", NULL, &slow);
 		base = 1;
@@ -1511,7 +1513,6 @@ static void test_read_async(void **state)
 	n = tally_wait(NREADS + base);
 	assert_int_equal(n, NREADS + base);
 	for (int i = 0; i < NREADS; i++) {
-		assert_int_equal(r[i].order, base + i);
 		if (i == NREADS / 4) {
 			assert_int_equal(r[i].rc, STORE_ERROR);
 			assert_int_equal(r[i].nrows, 0);
@@ -1532,7 +1533,6 @@ static void test_read_async(void **state)
 	}
 	if (f->engine == POSTGRES) {
 		assert_int_equal(slow.rc, STORE_OK);
-		assert_int_equal(slow.order, 0);
 		/* a parameter PostgreSQL cannot take: the bind and the read fail */
 		struct store_stmt *st = store_read_prepare(f->s, "SELECT ?");
 
@@ -1555,6 +1555,87 @@ static void test_read_async(void **state)
 	free(r);
 }
 
+/* Holds an exclusive lock on settings in a write job until released. */
+struct table_lock {
+	sem_t locked, release;
+};
+
+static int job_lock_settings(struct store_conn *c, void *arg)
+{
+	struct table_lock *l = arg;
+	int rc = store_exec(c, "LOCK TABLE settings IN ACCESS EXCLUSIVE MODE");
+
+	sem_post(&l->locked);
+	sem_wait(&l->release);
+	return rc;
+}
+
+/* Hands over n reads of sql (one text parameter) and waits for them all;
+ * how long that took. */
+static double reads_of(struct store *s, const char *sql, struct read *r, int n)
+{
+	struct timespec t0;
+
+	tally_reset();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < n; i++)
+		read_send(s, sql, "x", &r[i]);
+	tally_wait(n);
+	return seconds_since(&t0);
+}
+
+/*
+ * Reads of a table another session has locked fail with STORE_BUSY after
+ * one lock timeout (10 s), not one each. The first read goes alone to one
+ * reader and waits; the rest go together to the other reader once they
+ * have waited a while. There, with the text prepared on both pooled
+ * connections, the first read times out and the ones it made the server
+ * skip fail with it; with a text not prepared yet, the prepare times out
+ * once and the other reads of that text are not prepared again.
+ */
+static void test_pg_reads_wait_one_timeout(void **state)
+{
+	struct fixture *f = *state;
+	const char *known = "SELECT key FROM settings WHERE key = ?";
+	struct store *s, *other;
+	struct store_conn *c;
+	struct table_lock l;
+	struct read r[6];
+	char url[1200], why[256];
+	double known_s, new_s;
+
+	snprintf(url, sizeof url, "%s&pool=2&writers=1", f->url);
+	assert_int_equal(store_open(url, &s, why, sizeof why), 0);
+	/* known prepared on both connections: the reader takes the one most
+	 * recently given back, then (this thread holding that one) the other */
+	for (int i = 0; i < 2; i++) {
+		c = i ? store_acquire(s) : NULL;
+		reads_of(s, known, r, 1);
+		assert_int_equal(r[0].rc, STORE_OK);
+		store_release(c);
+	}
+	sem_init(&l.locked, 0, 0);
+	sem_init(&l.release, 0, 0);
+	assert_int_equal(store_open(f->url, &other, why, sizeof why), 0);
+	store_write_async(other, job_lock_settings, &l, ignore_done);
+	sem_wait(&l.locked);
+	known_s = reads_of(s, known, r, 6);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(r[i].rc, STORE_BUSY);
+	new_s = reads_of(s, "SELECT value FROM settings WHERE key = ?", r, 6);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(r[i].rc, STORE_BUSY);
+	sem_post(&l.release);
+	store_close(other);
+	sem_destroy(&l.locked);
+	sem_destroy(&l.release);
+	assert_true(known_s < 15);
+	assert_true(new_s < 15);
+	reads_of(s, known, r, 1);
+	assert_int_equal(r[0].rc, STORE_OK);
+	store_close(s);
+}
+
 /* Closing the store answers every read handed over first. */
 static void test_close_answers_reads(void **state)
 {
@@ -1563,9 +1644,6 @@ static void test_close_answers_reads(void **state)
 	char why[256];
 
 	tally_reset();
-	pthread_mutex_lock(&reads_lock);
-	reads_done = 0;
-	pthread_mutex_unlock(&reads_lock);
 	read_send(f->s, "SELECT CAST(pg_sleep(0.2) AS text)", NULL, &r[0]);
 	for (int i = 1; i < 10; i++)
 		read_send(f->s, "SELECT 'answered'", NULL, &r[i]);
@@ -1940,13 +2018,6 @@ static void test_read_snapshots(void **state)
 
 /* --- PostgreSQL only --------------------------------------------------------- */
 
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static void test_pg_open_errors(void **state)
 {
@@ -2126,6 +2197,7 @@ static void test_pg_slow_query_blocks_nobody(void **state)
 	struct sleeper z = { .s = f->s, .rc = -1 };
 	struct timespec t0;
 	struct put p, slow;
+	struct read slow_read, quick_read;
 	pthread_t t;
 
 	sem_init(&z.started, 0, 0);
@@ -2151,6 +2223,20 @@ static void test_pg_slow_query_blocks_nobody(void **state)
 	assert_int_equal(tally_wait(1), 1);
 	assert_int_equal(slow.rc, STORE_OK);
 	sem_destroy(&z.started);
+
+	/* nor does a slow read handed over hold back the next one */
+	tally_reset();
+	read_send(f->s, "SELECT CAST(pg_sleep(1.5) AS text)", NULL, &slow_read);
+	usleep(100 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	read_send(f->s, "SELECT 'quick'", NULL, &quick_read);
+	while (tally_done() < 1 && seconds_since(&t0) < 5)
+		usleep(5 * 1000);
+	assert_true(seconds_since(&t0) < 0.7);
+	assert_int_equal(quick_read.rc, STORE_OK);
+	assert_string_equal(quick_read.value, "quick");
+	assert_int_equal(tally_wait(2), 2);
+	assert_int_equal(slow_read.rc, STORE_OK);
 }
 
 struct taker {
@@ -2647,6 +2733,7 @@ int main(void)
 		BOTH(test_close_drains_queue),
 		BOTH(test_read_async),
 		PG_ONLY(test_close_answers_reads),
+		PG_ONLY(test_pg_reads_wait_one_timeout),
 		BOTH(test_sql_fragments),
 		BOTH(test_reset_ids),
 		BOTH(test_lock_serialises),
