@@ -54,6 +54,7 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "store/walbuf.h"
 #include "store/backend.h"
 #include "store/jobs.h"
 #include "store/stmtcache.h"
@@ -474,9 +475,12 @@ static int conn_open(struct sq_store *s, enum sq_role role, struct sq_conn **out
 	c->base.ops = &sq_ops;
 	c->store = s;
 	stmt_cache_init(&c->stmts, stmt_free);
+	/* The writer, at synchronous=FULL, writes each commit's WAL frames in
+	 * one system call (walbuf.c). */
 	rc = sqlite3_open_v2(s->path, &c->db,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE |
-			     (role == SQ_WRITER ? SQLITE_OPEN_CREATE : 0), NULL);
+			     (role == SQ_WRITER ? SQLITE_OPEN_CREATE : 0),
+			     role == SQ_WRITER ? walbuf_vfs_name() : NULL);
 	if (rc != SQLITE_OK) {
 		sq_db_reason(c->db, reason, sizeof reason);
 		snprintf(why, whylen, "cannot open database %s: %s", s->path, reason);
@@ -500,6 +504,22 @@ static int conn_open(struct sq_store *s, enum sq_role role, struct sq_conn **out
 	}
 	if (role == SQ_WRITER && set_wal(c, why, whylen))
 		goto fail;
+	if (role == SQ_WRITER) {
+		/* walbuf.c's frames are safe only if every commit syncs the WAL */
+		sqlite3_stmt *st = NULL;
+		int level = -1;
+
+		if (sqlite3_prepare_v2(c->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			level = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		if (level < 2) {
+			snprintf(why, whylen, "database %s: the writer runs at synchronous=%d, "
+				 "not FULL", s->path, level);
+			goto fail;
+		}
+		sqlite3_rollback_hook(c->db, walbuf_rolled_back, c->db);
+	}
 	if (role == SQ_READER) {
 		c->is_reader = 1;
 		pthread_mutex_init(&c->use, NULL);

@@ -33,6 +33,7 @@
 #include <libgen.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@
 #include "store/backend.h"
 #include "store/migrate.h"
 #include "store/store.h"
+#include "store/walbuf.h"
 
 enum engine { SQLITE, POSTGRES };
 
@@ -1410,6 +1412,127 @@ static void test_close_drains_queue(void **state)
 	assert_int_equal(count(f->s, "SELECT count(*) FROM settings WHERE key LIKE 'q%'"), 100);
 }
 
+/* --- the writer's VFS (walbuf.c) ------------------------------------------- */
+
+static sqlite3 *open_raw(const char *path, const char *vfs)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+					 vfs), SQLITE_OK);
+	return db;
+}
+
+static int64_t raw_count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* A connection as the store's writer opens it: through the VFS that
+ * gathers WAL writes, at synchronous=FULL, with its rollback hook, and a
+ * page cache of 1 MB so that a large transaction spills into the WAL. */
+static sqlite3 *open_gathering(const char *path)
+{
+	sqlite3 *db = open_raw(path, walbuf_vfs_name());
+
+	raw_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-1024");
+	sqlite3_rollback_hook(db, walbuf_rolled_back, db);
+	return db;
+}
+
+/* n rows of 2000 bytes */
+#define BIG_INSERT(n) "INSERT INTO t (v) SELECT printf('%.2000c', 'x') FROM (WITH RECURSIVE " \
+		      "n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " #n ") SELECT i FROM n)"
+
+/*
+ * The VFS that gathers the writer's WAL writes (walbuf.c): every commit is
+ * seen at once by a connection through the default VFS, with transactions
+ * of one row and of several megabytes (more than is gathered at once, and
+ * more than the page cache holds, so that pages spill into the WAL before
+ * the commit and are read back); a large transaction rolled back leaves
+ * nothing behind, even when another connection commits at the offsets its
+ * frames had and the writer then reads; and what a process committed
+ * before it was killed without closing anything is there for the next.
+ */
+static void test_walbuf(void **state)
+{
+	struct fixture *f = *state;
+	char path[160];
+	sqlite3 *w, *r, *o;
+	pid_t pid;
+	int status;
+
+	assert_non_null(walbuf_vfs_name());
+	snprintf(path, sizeof path, "%s/walbuf.db", f->dir);
+	w = open_gathering(path);
+	raw_exec(w, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+	sqlite3_close(w);
+	/* first the killed process, before this one holds the file open */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sqlite3 *c = NULL;
+
+		if (sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE, walbuf_vfs_name()) !=
+			    SQLITE_OK ||
+		    sqlite3_exec(c, "PRAGMA synchronous=FULL; INSERT INTO t (v) VALUES ('killed')",
+				 NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		kill(getpid(), SIGKILL);	/* no close, no checkpoint */
+		_exit(2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	r = open_raw(path, NULL);
+	assert_int_equal(raw_count(r, "SELECT count(*) FROM t WHERE v = 'killed'"), 1);
+	w = open_gathering(path);
+	for (int i = 0; i < 50; i++) {
+		char sql[96];
+
+		snprintf(sql, sizeof sql, "INSERT INTO t (v) VALUES ('row %d')", i);
+		raw_exec(w, sql);
+		assert_int_equal(raw_count(r, "SELECT count(*) FROM t"), i + 2);
+	}
+	raw_exec(w, "BEGIN; " BIG_INSERT(5000) "; SELECT count(*) FROM t; COMMIT");
+	assert_int_equal(raw_count(r, "SELECT count(*) FROM t"), 5051);
+	assert_int_equal(raw_count(r, "SELECT sum(length(v)) FROM t WHERE id > 51"), 5000 * 2000);
+
+	/* rolled back after spilling a few hundred frames (less than is
+	 * gathered at once); another connection commits where they were; w
+	 * reads, which must not write them there */
+	raw_exec(w, "BEGIN; " BIG_INSERT(1000) "; ROLLBACK");
+	o = open_raw(path, NULL);
+	raw_exec(o, "PRAGMA synchronous=FULL; INSERT INTO t (v) VALUES ('other')");
+	sqlite3_close(o);
+	assert_int_equal(raw_count(w, "SELECT count(*) FROM t"), 5052);
+	assert_int_equal(raw_count(w, "SELECT sum(length(v)) FROM t WHERE id > 51"),
+			 5000 * 2000 + 5);
+	sqlite3_close(w);
+	sqlite3_close(r);
+	r = open_raw(path, NULL);
+	assert_int_equal(raw_count(r, "SELECT count(*) FROM pragma_integrity_check "
+				   "WHERE integrity_check = 'ok'"), 1);
+	assert_int_equal(raw_count(r, "SELECT count(*) FROM t"), 5052);
+	assert_int_equal(raw_count(r, "SELECT count(*) FROM t WHERE v = 'other'"), 1);
+	sqlite3_close(r);
+}
+
 /* --- reads handed over (store_read_async) ------------------------------ */
 
 static double seconds_since(const struct timespec *t0)
@@ -2732,6 +2855,7 @@ int main(void)
 		PG_2W(test_sync_writers_read_their_writes),
 		BOTH(test_close_drains_queue),
 		BOTH(test_read_async),
+		SQLITE_ONLY(test_walbuf),
 		PG_ONLY(test_close_answers_reads),
 		PG_ONLY(test_pg_reads_wait_one_timeout),
 		BOTH(test_sql_fragments),
