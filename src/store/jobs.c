@@ -159,25 +159,27 @@ static void *writer_main(void *p)
 	return NULL;
 }
 
-int store_thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *name)
+int store_threads_start(pthread_t *threads, int *started, int n, void *(*fn)(void *),
+			void *arg, const char *name, char *why, size_t whylen)
 {
 	sigset_t all, old;
-	int rc;
+	int rc = 0;
 
 	/* Signals belong to the main thread, not to the store's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(t, NULL, fn, arg);
+	while (*started < n && (rc = pthread_create(&threads[*started], NULL, fn, arg)) == 0)
+		pthread_setname_np(threads[(*started)++], name);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc == 0)
-		pthread_setname_np(*t, name);
-	return rc;
+	if (rc != 0) {
+		snprintf(why, whylen, "cannot start a %s thread: %s", name, strerror(rc));
+		return -1;
+	}
+	return 0;
 }
 
 int jobq_start(struct jobq *q, int n, char *why, size_t whylen)
 {
-	int rc = 0;
-
 	if (n < 1 || n > JOBQ_THREADS_MAX) {
 		snprintf(why, whylen, "from 1 to %d writer threads, not %d", JOBQ_THREADS_MAX, n);
 		return -1;
@@ -186,17 +188,8 @@ int jobq_start(struct jobq *q, int n, char *why, size_t whylen)
 	pthread_mutex_lock(&q->lock);
 	q->nwriters = n;
 	pthread_mutex_unlock(&q->lock);
-	while (q->nthreads < n) {
-		rc = store_thread_start(&q->threads[q->nthreads], writer_main, q, "store-writer");
-		if (rc != 0)
-			break;
-		q->nthreads++;
-	}
-	if (rc != 0) {
-		snprintf(why, whylen, "cannot start a writer thread: %s", strerror(rc));
-		return -1;
-	}
-	return 0;
+	return store_threads_start(q->threads, &q->nthreads, n, writer_main, q, "store-writer",
+				   why, whylen);
 }
 
 /* Called with q->lock held; -1 once jobq_stop has begun. A writer never

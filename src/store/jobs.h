@@ -62,9 +62,11 @@ void jobq_new_txn(void);
 
 void jobq_init(struct jobq *q, size_t batch_max, void (*run)(void *owner, struct store_job *batch),
 	       void *owner);
-/* Starts a thread of the store, named name, with signals blocked in it;
- * pthread_create's result. */
-int store_thread_start(pthread_t *t, void *(*fn)(void *), void *arg, const char *name);
+/* Starts threads of the store running fn(arg), named name, with signals
+ * blocked in them, until *started is n (threads[] has room for n); 0, or
+ * -1 with why. */
+int store_threads_start(pthread_t *threads, int *started, int n, void *(*fn)(void *),
+			void *arg, const char *name, char *why, size_t whylen);
 /* Starts n writer threads (signals blocked in them); 0, or -1 with why. */
 int jobq_start(struct jobq *q, int n, char *why, size_t whylen);
 /* 1 on one of q's writer threads (inside a job or its done callback). */

@@ -126,7 +126,7 @@
  * each writer mostly waits for its round trips. */
 #define PG_WRITERS_DEFAULT	2
 #define PG_WRITERS_MAX		JOBQ_THREADS_MAX
-#define PG_READERS_MAX		2		/* PG_READERS, below */
+#define PG_READERS		2		/* see "reads handed over" */
 #define PG_ACQUIRE_WAIT_MS	5000		/* for a free connection; then 503 */
 #define PG_PROBE_MS		3000		/* silence before await_result() checks the server */
 #define PG_PROBE_CONNECT_S	"2"		/* and how long the check may take */
@@ -244,7 +244,7 @@ struct pg_store {
 	int read_idle;			/* readers waiting without a deadline */
 	int read_busy;			/* readers running a batch */
 	int read_stopping;
-	pthread_t readers[PG_READERS_MAX];
+	pthread_t readers[PG_READERS];
 	int nreaders;
 };
 
@@ -1774,7 +1774,6 @@ static int pg_write(struct store *sb, store_job_fn fn, void *arg)
  * store_acquire would.
  */
 #define PG_READ_BATCH_MAX	64
-#define PG_READERS		PG_READERS_MAX
 #define PG_READ_STALL_US	50000
 
 _Static_assert(PG_READ_BATCH_MAX < LIMIT_STMT_CACHE,
@@ -2041,24 +2040,6 @@ static void pg_read_async(struct store_stmt *sb, store_read_fn done, void *arg)
 	pthread_mutex_unlock(&s->read_lock);
 }
 
-/* Starts the reader threads; 0, or -1 with why. */
-static int reader_start(struct pg_store *s, char *why, size_t whylen)
-{
-	int rc = 0;
-
-	while (s->nreaders < PG_READERS) {
-		rc = store_thread_start(&s->readers[s->nreaders], reader_main, s, "store-reader");
-		if (rc != 0)
-			break;
-		s->nreaders++;
-	}
-	if (rc != 0) {
-		snprintf(why, whylen, "cannot start a reader thread: %s", strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
 /* Answers every read queued, then stops the readers. */
 static void reader_stop(struct pg_store *s)
 {
@@ -2223,7 +2204,9 @@ int postgres_store_open(const char *url, struct store **out, char *why, size_t w
 		goto fail;
 	s->all = s->idle = c;
 	s->nopen = 1;
-	if (jobq_start(&s->jobs, s->nwriters, why, whylen) || reader_start(s, why, whylen)) {
+	if (jobq_start(&s->jobs, s->nwriters, why, whylen) ||
+	    store_threads_start(s->readers, &s->nreaders, PG_READERS, reader_main, s,
+				"store-reader", why, whylen)) {
 		pg_close(&s->base);
 		return -1;
 	}
